@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import type { CreateDeviceInput, DeviceView } from '../domain/device';
+import { insertDevice, toDeviceView } from '../registry/devices';
+import type { Database } from '../registry/schema';
+import { permanentOnDomainError } from './failures';
+
+export interface DeviceActivityDeps {
+  db: Kysely<Database>;
+}
+
+/** Device registry activities. Idempotent on the device id (see `insertDevice`). */
+export function createDeviceActivities({ db }: DeviceActivityDeps) {
+  return {
+    async createDevice(input: CreateDeviceInput & { createdByWorkflow: string }): Promise<DeviceView> {
+      return permanentOnDomainError(async () => {
+        const row = await insertDevice(db, {
+          id: input.deviceId,
+          tenantId: input.tenantId,
+          name: input.name,
+          label: input.label,
+          productId: input.productId,
+          cohortId: input.cohortId,
+          deviceClassId: input.deviceClassId,
+          profileId: input.profileId,
+          tags: input.tags,
+          attributes: input.attributes,
+          accessTokenHash: input.accessTokenHash,
+          createdByWorkflow: input.createdByWorkflow,
+        });
+        return toDeviceView(row);
+      });
+    },
+  };
+}
+
+export type DeviceActivities = ReturnType<typeof createDeviceActivities>;

@@ -1,0 +1,23 @@
+import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { PublicApiKey } from '../../registry/api-keys';
+import type { Database } from '../../registry/schema';
+
+/** What the HTTP edge needs; `createApp(deps)` builds the app over it (tests pass their own). */
+export interface AppDeps {
+  db: Kysely<Database>;
+  temporal: { client: Client; taskQueue: string };
+  /** How long a request waits for a workflow's answer before giving up with 504. */
+  workflowAnswerTimeoutMs: number;
+  /** Health probes; each resolves when its dependency answers. */
+  health: { database: () => Promise<void>; temporal: () => Promise<void> };
+  logger: Logger;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    apiKey: PublicApiKey;
+  };
+}

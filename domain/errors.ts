@@ -1,0 +1,48 @@
+/**
+ * The one catalogue of stable error codes. A code, once shipped, is never renamed: clients,
+ * dashboards and ThingsBoard-style `errorCode`s depend on it. Activities throw non-retryable
+ * ApplicationFailures whose `type` is one of these codes; `api/http/problem.ts` maps them to
+ * problem+json.
+ */
+export const errorCatalogue = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  UNAUTHENTICATED: { status: 401, title: 'A valid API key is required' },
+  FORBIDDEN: { status: 403, title: 'The API key may not do this' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  DEVICE_NOT_FOUND: { status: 404, title: 'No such device' },
+  REFERENCE_NOT_FOUND: { status: 422, title: 'A referenced resource does not exist' },
+  DEVICE_NAME_TAKEN: { status: 409, title: 'The device name is already taken in this tenant' },
+  DEVICE_CREATION_IN_PROGRESS: { status: 409, title: 'A creation of this device is already in progress' },
+  CREDENTIAL_TAKEN: { status: 409, title: 'The credential is already used by another device' },
+  NAME_TAKEN: { status: 409, title: 'The name is already taken in this tenant' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request is too large' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests; retry later' },
+  WORKFLOW_TIMEOUT: { status: 504, title: 'The workflow did not answer in time' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A platform dependency is unavailable; retry later' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCatalogue, value);
+}
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `devices.3.name`. */
+  field: string;
+  message: string;
+}
+
+/** A failure the caller can act on: it carries a stable code and a message safe to show. */
+export class CertflowError extends Error {
+  override readonly name = 'CertflowError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fieldErrors: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}

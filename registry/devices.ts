@@ -1,0 +1,200 @@
+import type { Kysely } from 'kysely';
+import type { DeviceView } from '../domain/device';
+import { CertflowError } from '../domain/errors';
+import { isForeignKeyViolation, isUniqueViolation } from './errors';
+import { isoNow } from './ids';
+import type { Database, DeviceRow } from './schema';
+
+export interface NewDeviceInput {
+  id: string;
+  tenantId: string;
+  name: string;
+  label?: string | null;
+  productId?: string | null;
+  cohortId?: string | null;
+  deviceClassId?: string | null;
+  profileId?: string | null;
+  tags?: string[];
+  attributes?: Record<string, string | number | boolean>;
+  createdByWorkflow: string;
+  /** Access token credential, already hashed by the edge: secrets never enter workflow history. */
+  accessTokenHash?: string | null;
+}
+
+/**
+ * Creates a device and its initial credential in one transaction. Idempotent on the device
+ * id for the creating workflow: a retried activity gets the row it wrote before. A name taken
+ * by another device, a token used elsewhere, or a reference outside the tenant are
+ * permanent failures with their own codes.
+ */
+export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput): Promise<DeviceRow> {
+  const existing = await getDeviceById(db, input.tenantId, input.id);
+  if (existing) return ownedBy(existing, input);
+  await assertReferencesInTenant(db, input);
+  const now = isoNow();
+  const row: DeviceRow = {
+    id: input.id,
+    tenant_id: input.tenantId,
+    name: input.name,
+    label: input.label ?? null,
+    product_id: input.productId ?? null,
+    cohort_id: input.cohortId ?? null,
+    device_class_id: input.deviceClassId ?? null,
+    profile_id: input.profileId ?? null,
+    tags: JSON.stringify(input.tags ?? []),
+    attributes: JSON.stringify(input.attributes ?? {}),
+    provision_state: 'pre-provisioned',
+    status: 'active',
+    created_by_workflow: input.createdByWorkflow,
+    created_at: now,
+    updated_at: now,
+  };
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('devices').values(row).execute();
+      if (input.accessTokenHash) {
+        await trx
+          .insertInto('device_credentials')
+          .values({
+            id: `${input.id}/access-token`,
+            tenant_id: input.tenantId,
+            device_id: input.id,
+            type: 'ACCESS_TOKEN',
+            lookup_key: input.accessTokenHash,
+            secret_hash: null,
+            certificate_id: null,
+            status: 'active',
+            created_at: now,
+            revoked_at: null,
+            revocation_reason: null,
+          })
+          .execute();
+      }
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return explainConflict(db, input);
+    if (isForeignKeyViolation(err))
+      throw new CertflowError('REFERENCE_NOT_FOUND', 'a referenced resource does not exist');
+    throw err;
+  }
+  return row;
+}
+
+async function explainConflict(db: Kysely<Database>, input: NewDeviceInput): Promise<DeviceRow> {
+  const byId = await getDeviceById(db, input.tenantId, input.id);
+  if (byId) return ownedBy(byId, input);
+  const byName = await findDeviceByName(db, input.tenantId, input.name);
+  if (byName) throw new CertflowError('DEVICE_NAME_TAKEN', `a device named "${input.name}" already exists`);
+  throw new CertflowError('CREDENTIAL_TAKEN', 'the access token is already used by another device');
+}
+
+function ownedBy(row: DeviceRow, input: NewDeviceInput): DeviceRow {
+  if (row.created_by_workflow !== input.createdByWorkflow || row.name !== input.name) {
+    throw new CertflowError('DEVICE_NAME_TAKEN', `device id ${input.id} already exists`);
+  }
+  return row;
+}
+
+/** Product, cohort, class and profile must belong to the device's tenant (isolation). */
+async function assertReferencesInTenant(db: Kysely<Database>, input: NewDeviceInput): Promise<void> {
+  const refs = [
+    ['products', input.productId, 'productId'],
+    ['cohorts', input.cohortId, 'cohortId'],
+    ['device_classes', input.deviceClassId, 'deviceClassId'],
+    ['device_profiles', input.profileId, 'profileId'],
+  ] as const;
+  for (const [table, id, field] of refs) {
+    if (!id) continue;
+    const found = await db
+      .selectFrom(table)
+      .select('id')
+      .where('tenant_id', '=', input.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!found) {
+      throw new CertflowError('REFERENCE_NOT_FOUND', `${field} ${id} does not exist in this tenant`, [
+        { field, message: 'does not exist in this tenant' },
+      ]);
+    }
+  }
+}
+
+export async function getDeviceById(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<DeviceRow | undefined> {
+  return db
+    .selectFrom('devices')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function findDeviceByName(
+  db: Kysely<Database>,
+  tenantId: string,
+  name: string,
+): Promise<DeviceRow | undefined> {
+  return db
+    .selectFrom('devices')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+/** Keyset pagination by id (UUIDv7, so creation order). */
+export async function listDevices(
+  db: Kysely<Database>,
+  tenantId: string,
+  page: { limit: number; after?: string },
+): Promise<DeviceRow[]> {
+  let q = db.selectFrom('devices').selectAll().where('tenant_id', '=', tenantId);
+  if (page.after) q = q.where('id', '>', page.after);
+  return q.orderBy('id').limit(page.limit).execute();
+}
+
+export interface AuthenticatedDevice {
+  tenantId: string;
+  deviceId: string;
+  deviceName: string;
+}
+
+/** Finds the device owning an active credential of an active device; the edge's hot path. */
+export async function findDeviceByCredential(
+  db: Kysely<Database>,
+  type: string,
+  lookupKey: string,
+): Promise<AuthenticatedDevice | undefined> {
+  const row = await db
+    .selectFrom('device_credentials as c')
+    .innerJoin('devices as d', 'd.id', 'c.device_id')
+    .select(['d.tenant_id as tenantId', 'd.id as deviceId', 'd.name as deviceName'])
+    .where('c.type', '=', type)
+    .where('c.lookup_key', '=', lookupKey)
+    .where('c.status', '=', 'active')
+    .where('d.status', '=', 'active')
+    .executeTakeFirst();
+  return row;
+}
+
+export function toDeviceView(row: DeviceRow): DeviceView {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    label: row.label,
+    productId: row.product_id,
+    cohortId: row.cohort_id,
+    deviceClassId: row.device_class_id,
+    profileId: row.profile_id,
+    tags: JSON.parse(row.tags) as string[],
+    attributes: JSON.parse(row.attributes) as DeviceView['attributes'],
+    provisionState: row.provision_state as DeviceView['provisionState'],
+    status: row.status as DeviceView['status'],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

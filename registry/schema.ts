@@ -1,0 +1,164 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Registry tables. Portable across SQLite and PostgreSQL: ids are text made in code,
+ * timestamps are ISO-8601 UTC text (sortable), JSON is text, booleans are 0/1 integers.
+ */
+export interface TenantTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: string;
+  /** SHA-256 (hex) of the key's secret part; the key itself is shown once and never stored. */
+  secret_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface CaCertificateTable {
+  id: string;
+  tenant_id: string;
+  subject: string;
+  fingerprint_sha256: string;
+  certificate_pem: string;
+  status: string;
+  not_before: string;
+  not_after: string;
+  jitp_enabled: number;
+  jitp_settings: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+}
+
+export interface CohortTable {
+  id: string;
+  tenant_id: string;
+  product_id: string | null;
+  name: string;
+  created_at: string;
+}
+
+export interface DeviceClassTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** JSON: the least-privilege policy (topic rules) devices of this class get. */
+  policy: string;
+  created_at: string;
+}
+
+export interface DeviceProfileTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  provision_key: string | null;
+  provision_secret_hash: string | null;
+  strategy: string;
+  allowed_credential_types: string;
+  device_class_id: string | null;
+  issuing_ca_id: string | null;
+  allow_reprovision: number;
+  created_at: string;
+}
+
+export interface DeviceTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  label: string | null;
+  product_id: string | null;
+  cohort_id: string | null;
+  device_class_id: string | null;
+  profile_id: string | null;
+  tags: string;
+  attributes: string;
+  provision_state: string;
+  status: string;
+  /** The workflow that created the device: lets a retried creation recognise its own row. */
+  created_by_workflow: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceCredentialTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  type: string;
+  /** What the edge looks the credential up by: token hash, certificate SHA-256, client id. */
+  lookup_key: string;
+  secret_hash: string | null;
+  certificate_id: string | null;
+  status: string;
+  created_at: string;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+}
+
+export interface CertificateTable {
+  id: string;
+  tenant_id: string;
+  device_id: string | null;
+  issuer_ca_id: string | null;
+  serial_hex: string;
+  fingerprint_sha256: string;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  certificate_pem: string;
+  status: string;
+  created_at: string;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+}
+
+export interface AuditEventTable {
+  id: string;
+  tenant_id: string;
+  /** Idempotency key: a retried activity writes its event once. */
+  event_key: string;
+  type: string;
+  actor: string;
+  device_id: string | null;
+  ca_id: string | null;
+  run_id: string | null;
+  workflow_id: string | null;
+  workflow_run_id: string | null;
+  data: string;
+  created_at: string;
+  seq: Generated<number>;
+}
+
+export interface Database {
+  tenants: TenantTable;
+  api_keys: ApiKeyTable;
+  ca_certificates: CaCertificateTable;
+  products: ProductTable;
+  cohorts: CohortTable;
+  device_classes: DeviceClassTable;
+  device_profiles: DeviceProfileTable;
+  devices: DeviceTable;
+  device_credentials: DeviceCredentialTable;
+  certificates: CertificateTable;
+  audit_events: AuditEventTable;
+}
+
+export type DeviceRow = Selectable<DeviceTable>;
+export type NewDevice = Insertable<DeviceTable>;
+export type AuditEventRow = Selectable<AuditEventTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type TenantRow = Selectable<TenantTable>;

@@ -1,0 +1,50 @@
+// `npm run worker`: a stateless worker against an external Temporal and registry (scale-out shape).
+import { createLogger } from '../runtime/logger';
+import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
+import { onShutdownSignal } from '../runtime/signals';
+import { connectClient } from '../runtime/temporal';
+import { bundleWorkflows, createWorker, installTemporalRuntime } from '../runtime/worker';
+import { ConfigError, loadConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel, 'certflow-worker');
+  installTemporalRuntime();
+  const address = config.temporal.address ?? 'localhost:7233';
+  const registry = await openMigratedRegistry(config.registry);
+  // Registers the search attributes on the namespace if this is the first process to connect.
+  const client = await connectClient(address, config.temporal.namespace);
+  await client.connection.close();
+  const { worker, connection } = await createWorker({
+    address,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    db: registry.db,
+    workflowBundle: await bundleWorkflows(),
+  });
+  logger.info(
+    {
+      temporal: address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      registry: describeRegistry(config.registry),
+    },
+    'worker running',
+  );
+  const running = worker.run();
+  onShutdownSignal(
+    async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await registry.close();
+    },
+    (msg) => logger.info(msg),
+  );
+  await running;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

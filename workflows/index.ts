@@ -1,0 +1,2 @@
+// The single workflowsPath: every workflow the worker runs is exported here.
+export { createDeviceWorkflow } from './create-device';
