@@ -1,0 +1,146 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertflowError } from '../../domain/errors';
+import { authenticateApiKey, createApiKey, revokeApiKey } from '../../registry/api-keys';
+import { appendAuditEvent, listDeviceAuditEvents } from '../../registry/audit';
+import { createCatalogItem } from '../../registry/catalog';
+import type { Registry } from '../../registry/connect';
+import { findDeviceByCredential, insertDevice } from '../../registry/devices';
+import { newId } from '../../registry/ids';
+import { migrateToLatest } from '../../registry/migrate';
+import { sha256Hex } from '../../registry/secrets';
+import { createTenantWithAdminKey, ensureBootstrapTenant } from '../../registry/tenants';
+import { countRows, dialects, freshRegistry } from '../support/registry';
+
+describe.each(dialects)('registry on %s', (dialect) => {
+  let r: Registry & { dispose(): Promise<void> };
+  let tenantId: string;
+  beforeAll(async () => {
+    r = await freshRegistry(dialect);
+    tenantId = (await createTenantWithAdminKey(r.db, 'acme', 'test')).tenant.id;
+  });
+  afterAll(async () => {
+    await r?.dispose();
+  });
+
+  it('migrates idempotently', async () => {
+    expect(await migrateToLatest(r.db)).toEqual([]);
+  });
+
+  it('bootstraps only when there is no tenant, returning the admin key once', async () => {
+    const first = await ensureBootstrapTenant(r.db, 'ignored');
+    expect(first.tenant.name).toBe('acme');
+    expect(first.adminKey).toBeUndefined();
+  });
+
+  it('keeps the audit log append-only and writes each event key once', async () => {
+    const e = { tenantId, eventKey: 'k/1', type: 'device.created' as const, actor: 'test', data: { n: 1 } };
+    const a = await appendAuditEvent(r.db, e);
+    const b = await appendAuditEvent(r.db, { ...e, data: { n: 2 } });
+    expect(b.id).toBe(a.id);
+    expect(JSON.parse(b.data)).toEqual({ n: 1 });
+    await expect(r.db.updateTable('audit_events').set({ actor: 'x' }).execute()).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(r.db.deleteFrom('audit_events').execute()).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM audit_events`.execute(r.db)).rejects.toThrow(/append-only/);
+  });
+
+  it('orders a device’s audit events by write order', async () => {
+    const deviceId = newId();
+    for (const n of [1, 2, 3]) {
+      await appendAuditEvent(r.db, {
+        tenantId,
+        eventKey: `order/${n}`,
+        type: 'device.created',
+        actor: 't',
+        deviceId,
+      });
+    }
+    const events = await listDeviceAuditEvents(r.db, tenantId, deviceId);
+    expect(events.map((e) => e.event_key)).toEqual(['order/1', 'order/2', 'order/3']);
+  });
+
+  it('inserts a device idempotently for its creating workflow and refuses a taken name', async () => {
+    const input = {
+      id: newId(),
+      tenantId,
+      name: 'dev-1',
+      createdByWorkflow: 'wf-1',
+      accessTokenHash: sha256Hex('t-1'),
+    };
+    const first = await insertDevice(r.db, input);
+    const again = await insertDevice(r.db, input);
+    expect(again).toEqual(first);
+    expect(await countRows(r, 'device_credentials')).toBe(1);
+    const other = insertDevice(r.db, {
+      ...input,
+      id: newId(),
+      createdByWorkflow: 'wf-2',
+      accessTokenHash: null,
+    });
+    await expect(other).rejects.toMatchObject({ code: 'DEVICE_NAME_TAKEN' });
+  });
+
+  it('writes nothing when the credential is taken (device and credential are one transaction)', async () => {
+    const devices = await countRows(r, 'devices');
+    const attempt = insertDevice(r.db, {
+      id: newId(),
+      tenantId,
+      name: 'dev-thief',
+      createdByWorkflow: 'wf-3',
+      accessTokenHash: sha256Hex('t-1'),
+    });
+    await expect(attempt).rejects.toBeInstanceOf(CertflowError);
+    await expect(attempt).rejects.toMatchObject({ code: 'CREDENTIAL_TAKEN' });
+    expect(await countRows(r, 'devices')).toBe(devices);
+  });
+
+  it('finds a device by an active credential only', async () => {
+    const found = await findDeviceByCredential(r.db, 'ACCESS_TOKEN', sha256Hex('t-1'));
+    expect(found).toMatchObject({ tenantId, deviceName: 'dev-1' });
+    await r.db.updateTable('device_credentials').set({ status: 'revoked' }).execute();
+    expect(await findDeviceByCredential(r.db, 'ACCESS_TOKEN', sha256Hex('t-1'))).toBeUndefined();
+  });
+
+  it('scopes names per tenant: the same device name in another tenant is fine', async () => {
+    const other = (await createTenantWithAdminKey(r.db, 'globex', 'test')).tenant.id;
+    const dev = await insertDevice(r.db, {
+      id: newId(),
+      tenantId: other,
+      name: 'dev-1',
+      createdByWorkflow: 'wf-4',
+    });
+    expect(dev.tenant_id).toBe(other);
+    const product = await createCatalogItem(r.db, 'products', other, { name: 'p', description: null });
+    const cross = insertDevice(r.db, {
+      id: newId(),
+      tenantId,
+      name: 'dev-x',
+      productId: product.id,
+      createdByWorkflow: 'wf-5',
+    });
+    await expect(cross).rejects.toMatchObject({ code: 'REFERENCE_NOT_FOUND' });
+    await expect(
+      createCatalogItem(r.db, 'products', other, { name: 'p', description: null }),
+    ).rejects.toMatchObject({
+      code: 'NAME_TAKEN',
+    });
+  });
+
+  it('authenticates API keys by secret, in constant time, and honours revocation', async () => {
+    const { apiKey, key } = await createApiKey(r.db, { tenantId, name: 'k', role: 'operator' });
+    expect((await authenticateApiKey(r.db, key))?.id).toBe(apiKey.id);
+    expect(await authenticateApiKey(r.db, `${key.slice(0, -1)}x`)).toBeUndefined();
+    expect(await authenticateApiKey(r.db, 'cf_0000000000000000_aaaaaaaaaaaaaaaaaaaaaaaa')).toBeUndefined();
+    expect(await authenticateApiKey(r.db, 'garbage')).toBeUndefined();
+    const stored = await r.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', apiKey.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.secret_hash).not.toContain(key.split('_')[2]);
+    await revokeApiKey(r.db, tenantId, apiKey.id);
+    expect(await authenticateApiKey(r.db, key)).toBeUndefined();
+  });
+});

@@ -1,0 +1,78 @@
+import type { Client } from '@temporalio/client';
+import pino from 'pino';
+import { createApp } from '../../api/http/app';
+import type { Role } from '../../domain/roles';
+import { createApiKey } from '../../registry/api-keys';
+import { pingRegistry, type Registry } from '../../registry/connect';
+import { createTenantWithAdminKey } from '../../registry/tenants';
+import { type Dialect, freshRegistry } from './registry';
+import { startTestWorker, testClient } from './temporal';
+
+export interface TestTenant {
+  id: string;
+  keys: Record<Role, string>;
+}
+
+export interface TestPlatform {
+  registry: Registry;
+  client: Client;
+  taskQueue: string;
+  app: ReturnType<typeof createApp>;
+  tenantA: TestTenant;
+  tenantB: TestTenant;
+  /** `app.request` with a bearer key and a JSON body. */
+  call(key: string | undefined, method: string, path: string, body?: unknown): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+async function tenantWithKeys(registry: Registry, name: string): Promise<TestTenant> {
+  const { tenant, adminKey } = await createTenantWithAdminKey(registry.db, name, 'test');
+  const operator = await createApiKey(registry.db, { tenantId: tenant.id, name: 'op', role: 'operator' });
+  const auditor = await createApiKey(registry.db, { tenantId: tenant.id, name: 'aud', role: 'auditor' });
+  return { id: tenant.id, keys: { admin: adminKey, operator: operator.key, auditor: auditor.key } };
+}
+
+/** The HTTP edge over a real registry, a real worker and the real Temporal dev server. */
+export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform> {
+  const registry = await freshRegistry(dialect);
+  const worker = await startTestWorker(registry.db);
+  const client = await testClient();
+  const app = createApp({
+    db: registry.db,
+    temporal: { client, taskQueue: worker.taskQueue },
+    workflowAnswerTimeoutMs: 30_000,
+    logger: pino({ level: 'silent' }),
+    health: {
+      database: () => pingRegistry(registry.db),
+      temporal: async () => {
+        await client.connection.workflowService.getSystemInfo({});
+      },
+    },
+  });
+  const tenantA = await tenantWithKeys(registry, 'tenant-a');
+  const tenantB = await tenantWithKeys(registry, 'tenant-b');
+  return {
+    registry,
+    client,
+    taskQueue: worker.taskQueue,
+    app,
+    tenantA,
+    tenantB,
+    call: (key, method, path, body) =>
+      Promise.resolve(
+        app.request(path, {
+          method,
+          headers: {
+            ...(key ? { authorization: `Bearer ${key}` } : {}),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      ),
+    stop: async () => {
+      await worker.stop();
+      await client.connection.close();
+      await registry.dispose();
+    },
+  };
+}
