@@ -62,7 +62,14 @@ describe('npm start (all in one, embedded defaults)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'certflow-e2e-'));
   let running: Started | undefined;
   afterAll(() => {
-    if (running?.child.exitCode === null) process.kill(-(running.child.pid ?? 0), 'SIGKILL');
+    const child = running?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
 
