@@ -12,6 +12,10 @@ export async function getTenant(db: Kysely<Database>, id: string): Promise<Tenan
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+export async function listTenants(db: Kysely<Database>): Promise<TenantRow[]> {
+  return db.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
 /** Creates a tenant with its first admin key; the key is returned once and stored hashed. */
 export async function createTenantWithAdminKey(
   db: Kysely<Database>,
