@@ -35,7 +35,7 @@ module.exports = tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.mts'] },
         tsconfigRootDir: __dirname,
       },
     },

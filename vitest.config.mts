@@ -12,6 +12,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.int.test.ts', 'node_modules/**'],
           testTimeout: 120_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -24,6 +25,8 @@ export default defineConfig({
           // Two cores: run integration files two at a time at most.
           maxWorkers: 2,
           fileParallelism: true,
+          // After the unit tests, so a broken unit fails fast and the two never compete for cores.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,10 +1,15 @@
 import type { Kysely } from 'kysely';
+import { PublicKeyCache } from '../pki/chain';
 import type { Database } from '../registry/schema';
 import { createAuditActivities } from './audit';
 import { createDeviceActivities } from './devices';
+import { createJitpActivities } from './jitp';
 
 export interface ActivityDeps {
   db: Kysely<Database>;
+  /** One per worker process: decoded CA public keys are reused across validations. */
+  keyCache?: PublicKeyCache;
+  clockSkewSeconds?: number;
 }
 
 /** Every activity the worker registers, built over injected dependencies. */
@@ -12,6 +17,11 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDeviceActivities(deps),
     ...createAuditActivities(deps),
+    ...createJitpActivities({
+      db: deps.db,
+      keyCache: deps.keyCache ?? new PublicKeyCache(),
+      clockSkewSeconds: deps.clockSkewSeconds ?? 60,
+    }),
   };
 }
 

@@ -66,3 +66,20 @@ export interface CreateDeviceInput {
   /** Who asked: `api-key:<id>`, `cli`, … recorded in the audit trail. */
   requestedBy: string;
 }
+
+/** What the edge hands the JITP workflow: the chain as presented, and the ids it chose. */
+export interface ProvisionX509Input {
+  tenantId: string;
+  caId: string;
+  deviceId: string;
+  leafPem: string;
+  intermediatePems: string[];
+  /** `mqtt` or `https`: recorded in the audit trail. */
+  via: string;
+}
+
+export interface ProvisionedDevice {
+  tenantId: string;
+  deviceId: string;
+  deviceName: string;
+}

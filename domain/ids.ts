@@ -18,6 +18,14 @@ export function createDeviceWorkflowId(tenantId: string, deviceName: string): st
   return `device-create/${tenantId}/${deviceName}`;
 }
 
+/**
+ * One JITP workflow per (tenant, certificate): every concurrent first connect of a device
+ * attaches to the same run.
+ */
+export function provisionX509WorkflowId(tenantId: string, certificateSha256: string): string {
+  return `device-jitp/${tenantId}/${certificateSha256}`;
+}
+
 /** Visibility query listing every workflow that touched a device. */
 export function deviceWorkflowsQuery(tenantId: string, deviceId: string): string {
   return `${searchAttributes.tenant} = ${quote(tenantId)} AND ${searchAttributes.device} = ${quote(deviceId)}`;

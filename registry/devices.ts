@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DeviceView } from '../domain/device';
+import type { DeviceView, ProvisionState } from '../domain/device';
 import { CertflowError } from '../domain/errors';
 import { isForeignKeyViolation, isUniqueViolation } from './errors';
 import { isoNow } from './ids';
@@ -19,6 +19,19 @@ export interface NewDeviceInput {
   createdByWorkflow: string;
   /** Access token credential, already hashed by the edge: secrets never enter workflow history. */
   accessTokenHash?: string | null;
+  /** The device's certificate, stored and made its X.509 credential (looked up by SHA-256). */
+  certificate?: DeviceCertificateInput | null;
+  provisionState?: ProvisionState;
+}
+
+export interface DeviceCertificateInput {
+  issuerCaId: string;
+  serialHex: string;
+  fingerprintSha256: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  pem: string;
 }
 
 /**
@@ -43,7 +56,7 @@ export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput):
     profile_id: input.profileId ?? null,
     tags: JSON.stringify(input.tags ?? []),
     attributes: JSON.stringify(input.attributes ?? {}),
-    provision_state: 'pre-provisioned',
+    provision_state: input.provisionState ?? 'pre-provisioned',
     status: 'active',
     created_by_workflow: input.createdByWorkflow,
     created_at: now,
@@ -55,19 +68,34 @@ export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput):
       if (input.accessTokenHash) {
         await trx
           .insertInto('device_credentials')
+          .values(credential(input, 'ACCESS_TOKEN', input.accessTokenHash, null, now))
+          .execute();
+      }
+      if (input.certificate) {
+        const cert = input.certificate;
+        const certificateId = `${input.id}/${cert.fingerprintSha256.slice(0, 32)}`;
+        await trx
+          .insertInto('certificates')
           .values({
-            id: `${input.id}/access-token`,
+            id: certificateId,
             tenant_id: input.tenantId,
             device_id: input.id,
-            type: 'ACCESS_TOKEN',
-            lookup_key: input.accessTokenHash,
-            secret_hash: null,
-            certificate_id: null,
+            issuer_ca_id: cert.issuerCaId,
+            serial_hex: cert.serialHex,
+            fingerprint_sha256: cert.fingerprintSha256,
+            subject: cert.subject,
+            not_before: cert.notBefore,
+            not_after: cert.notAfter,
+            certificate_pem: cert.pem,
             status: 'active',
             created_at: now,
             revoked_at: null,
             revocation_reason: null,
           })
+          .execute();
+        await trx
+          .insertInto('device_credentials')
+          .values(credential(input, 'X509_CERTIFICATE', cert.fingerprintSha256, certificateId, now))
           .execute();
       }
     });
@@ -80,12 +108,34 @@ export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput):
   return row;
 }
 
+function credential(
+  input: NewDeviceInput,
+  type: string,
+  lookupKey: string,
+  certificateId: string | null,
+  now: string,
+) {
+  return {
+    id: `${input.id}/${type.toLowerCase()}/${lookupKey.slice(0, 16)}`,
+    tenant_id: input.tenantId,
+    device_id: input.id,
+    type,
+    lookup_key: lookupKey,
+    secret_hash: null,
+    certificate_id: certificateId,
+    status: 'active',
+    created_at: now,
+    revoked_at: null,
+    revocation_reason: null,
+  };
+}
+
 async function explainConflict(db: Kysely<Database>, input: NewDeviceInput): Promise<DeviceRow> {
   const byId = await getDeviceById(db, input.tenantId, input.id);
   if (byId) return ownedBy(byId, input);
   const byName = await findDeviceByName(db, input.tenantId, input.name);
   if (byName) throw new CertflowError('DEVICE_NAME_TAKEN', `a device named "${input.name}" already exists`);
-  throw new CertflowError('CREDENTIAL_TAKEN', 'the access token is already used by another device');
+  throw new CertflowError('CREDENTIAL_TAKEN', 'the credential is already used by another device');
 }
 
 function ownedBy(row: DeviceRow, input: NewDeviceInput): DeviceRow {
@@ -197,4 +247,37 @@ export function toDeviceView(row: DeviceRow): DeviceView {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+export interface CertificateDevice extends AuthenticatedDevice {
+  notAfter: string;
+  caStatus: string | null;
+}
+
+/**
+ * The device whose active X.509 credential is this exact certificate (by SHA-256), with what
+ * the edge must still check on every connect: certificate expiry and the issuing CA's status.
+ */
+export async function findDeviceByCertificate(
+  db: Kysely<Database>,
+  fingerprintSha256: string,
+): Promise<CertificateDevice | undefined> {
+  return db
+    .selectFrom('device_credentials as c')
+    .innerJoin('devices as d', 'd.id', 'c.device_id')
+    .innerJoin('certificates as cert', 'cert.id', 'c.certificate_id')
+    .leftJoin('ca_certificates as ca', 'ca.id', 'cert.issuer_ca_id')
+    .select([
+      'd.tenant_id as tenantId',
+      'd.id as deviceId',
+      'd.name as deviceName',
+      'cert.not_after as notAfter',
+      'ca.status as caStatus',
+    ])
+    .where('c.type', '=', 'X509_CERTIFICATE')
+    .where('c.lookup_key', '=', fingerprintSha256)
+    .where('c.status', '=', 'active')
+    .where('d.status', '=', 'active')
+    .where('cert.status', '=', 'active')
+    .executeTakeFirst();
 }

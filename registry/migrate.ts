@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as initial from './migrations/2026-11-23T1100-initial';
+import * as caRegistration from './migrations/2026-11-23T1200-ca-registration';
 import type { Database } from './schema';
 
 /** Migrations are listed here, by timestamped name, so they bundle and run the same everywhere. */
 const migrations: Record<string, Migration> = {
   '2026-11-23T1100-initial': initial,
+  '2026-11-23T1200-ca-registration': caRegistration,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -25,6 +25,7 @@ export interface CaCertificateTable {
   id: string;
   tenant_id: string;
   subject: string;
+  serial_hex: string;
   fingerprint_sha256: string;
   certificate_pem: string;
   status: string;
@@ -34,6 +35,12 @@ export interface CaCertificateTable {
   jitp_settings: string;
   created_at: string;
   updated_at: string;
+}
+
+export interface CaRegistrationCodeTable {
+  tenant_id: string;
+  code: string;
+  created_at: string;
 }
 
 export interface ProductTable {
@@ -147,6 +154,7 @@ export interface Database {
   tenants: TenantTable;
   api_keys: ApiKeyTable;
   ca_certificates: CaCertificateTable;
+  ca_registration_codes: CaRegistrationCodeTable;
   products: ProductTable;
   cohorts: CohortTable;
   device_classes: DeviceClassTable;
@@ -162,3 +170,4 @@ export type NewDevice = Insertable<DeviceTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type TenantRow = Selectable<TenantTable>;
+export type CaRow = Selectable<CaCertificateTable>;

@@ -1,75 +1,129 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createCertificateAuthenticator } from '../api/edge/first-connect';
+import { RateLimiter } from '../api/edge/rate-limit';
+import { createTrustStore, type TrustStoreOptions } from '../api/edge/trust-store';
 import { createApp } from '../api/http/app';
+import { createDeviceApp } from '../api/http/device-app';
 import { type EmbeddedBroker, startBroker } from '../api/mqtt/broker';
+import { PublicKeyCache } from '../pki/chain';
 import { ensureServerIdentity } from '../pki/server-identity';
 import { pingRegistry } from '../registry/connect';
 import type { Database } from '../registry/schema';
+import type { Config } from '../workers/config';
+
+export type EdgeSettings = Pick<
+  Config,
+  | 'dataDir'
+  | 'host'
+  | 'port'
+  | 'mqttPort'
+  | 'mqttsPort'
+  | 'deviceHttpsPort'
+  | 'publicHostname'
+  | 'workflowAnswerTimeoutMs'
+  | 'jitp'
+  | 'clockSkewSeconds'
+  | 'caExpiryWarningDays'
+> & { taskQueue: string; trustStore?: TrustStoreOptions };
 
 export interface EdgeOptions {
   db: Kysely<Database>;
   client: Client;
-  taskQueue: string;
   logger: Logger;
-  dataDir: string;
-  host: string;
-  port: number;
-  mqttPort: number;
-  mqttsPort: number;
-  publicHostname: string;
-  workflowAnswerTimeoutMs: number;
+  settings: EdgeSettings;
 }
 
 export interface Edge {
   httpPort: number;
+  deviceHttpsPort: number;
   broker: EmbeddedBroker;
   caFile: string;
   close(): Promise<void>;
 }
 
-/** The HTTP API and the embedded MQTT broker (plain + TLS), over one registry and Temporal client. */
-export async function startEdge(opts: EdgeOptions): Promise<Edge> {
+function listen(options: Parameters<typeof serve>[0]): Promise<{ server: ServerType; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = serve(options, (info) => resolve({ server, port: info.port }));
+    server.once('error', reject);
+  });
+}
+
+/**
+ * The edge: the operator HTTP API, the embedded MQTT broker (plain + TLS) and the device
+ * HTTPS API, over one registry and Temporal client. Stateless apart from caches and its TLS
+ * identity under `dataDir/tls`.
+ */
+export async function startEdge({ db, client, logger, settings }: EdgeOptions): Promise<Edge> {
   const app = createApp({
-    db: opts.db,
-    temporal: { client: opts.client, taskQueue: opts.taskQueue },
-    workflowAnswerTimeoutMs: opts.workflowAnswerTimeoutMs,
-    logger: opts.logger,
+    db,
+    temporal: { client, taskQueue: settings.taskQueue },
+    workflowAnswerTimeoutMs: settings.workflowAnswerTimeoutMs,
+    caExpiryWarningDays: settings.caExpiryWarningDays,
+    logger,
     health: {
-      database: () => pingRegistry(opts.db),
+      database: () => pingRegistry(db),
       temporal: async () => {
-        await opts.client.connection.workflowService.getSystemInfo({});
+        await client.connection.workflowService.getSystemInfo({});
       },
     },
   });
-  const identity = await ensureServerIdentity(join(opts.dataDir, 'tls'), [
-    opts.publicHostname,
+  const identity = await ensureServerIdentity(join(settings.dataDir, 'tls'), [
+    settings.publicHostname,
     'localhost',
     '127.0.0.1',
     '::1',
   ]);
-  const broker = await startBroker({
-    db: opts.db,
-    logger: opts.logger,
-    host: opts.host,
-    port: opts.mqttPort,
-    tlsPort: opts.mqttsPort,
-    tls: identity,
+  const authenticateCertificate = createCertificateAuthenticator({
+    db,
+    client,
+    taskQueue: settings.taskQueue,
+    trustStore: createTrustStore(db, settings.trustStore),
+    keyCache: new PublicKeyCache(),
+    limits: {
+      perCa: new RateLimiter(settings.jitp.perCa),
+      perTenant: new RateLimiter(settings.jitp.perTenant),
+    },
+    holdTimeoutMs: settings.jitp.holdTimeoutMs,
+    clockSkewSeconds: settings.clockSkewSeconds,
+    logger,
   });
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once('error', reject);
+  const broker = await startBroker({
+    db,
+    logger,
+    host: settings.host,
+    port: settings.mqttPort,
+    tlsPort: settings.mqttsPort,
+    tls: identity,
+    authenticateCertificate,
+  });
+  const http = await listen({ fetch: app.fetch, port: settings.port, hostname: settings.host });
+  const device = await listen({
+    fetch: createDeviceApp({ authenticateCertificate }).fetch,
+    port: settings.deviceHttpsPort,
+    hostname: settings.host,
+    createServer: createHttpsServer,
+    serverOptions: {
+      cert: identity.certPem,
+      key: identity.keyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
   });
   return {
-    httpPort: port,
+    httpPort: http.port,
+    deviceHttpsPort: device.port,
     broker,
     caFile: identity.caFile,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([
+        new Promise<void>((resolve) => http.server.close(() => resolve())),
+        new Promise<void>((resolve) => device.server.close(() => resolve())),
+      ]);
       await broker.close();
     },
   };

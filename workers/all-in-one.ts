@@ -50,15 +50,8 @@ async function main(): Promise<void> {
   const edge = await startEdge({
     db: registry.db,
     client,
-    taskQueue: config.temporal.taskQueue,
     logger,
-    dataDir: config.dataDir,
-    host: config.host,
-    port: config.port,
-    mqttPort: config.mqttPort,
-    mqttsPort: config.mqttsPort,
-    publicHostname: config.publicHostname,
-    workflowAnswerTimeoutMs: config.workflowAnswerTimeoutMs,
+    settings: { ...config, taskQueue: config.temporal.taskQueue },
   });
 
   const host = config.publicHostname;
@@ -70,6 +63,7 @@ async function main(): Promise<void> {
   say(`  API reference  http://${host}:${edge.httpPort}/docs`);
   say(`  MQTT           mqtt://${host}:${edge.broker.ports.plain}`);
   say(`  MQTT over TLS  mqtts://${host}:${edge.broker.ports.tls}  (trust ${edge.caFile})`);
+  say(`  Device HTTPS   https://${host}:${edge.deviceHttpsPort}/device/v1/connect  (client certificate)`);
   say(`  Temporal       ${address} namespace ${config.temporal.namespace}`);
   if (devServer?.uiUrl) say(`  Temporal UI    ${devServer.uiUrl}`);
   say(`  Registry       ${describeRegistry(config.registry)}`);

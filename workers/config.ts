@@ -13,6 +13,14 @@ const schema = z.object({
   PUBLIC_HOSTNAME: z.string().min(1).default('localhost'),
   MQTT_PORT: port(1883),
   MQTTS_PORT: port(8883),
+  DEVICE_HTTPS_PORT: port(8443),
+  JITP_HOLD_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  JITP_RATE_PER_CA: z.coerce.number().positive().default(200),
+  JITP_BURST_PER_CA: z.coerce.number().int().min(1).default(400),
+  JITP_RATE_PER_TENANT: z.coerce.number().positive().default(500),
+  JITP_BURST_PER_TENANT: z.coerce.number().int().min(1).default(1000),
+  CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  CA_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('certflow'),
@@ -32,6 +40,14 @@ export interface Config {
   publicHostname: string;
   mqttPort: number;
   mqttsPort: number;
+  deviceHttpsPort: number;
+  jitp: {
+    holdTimeoutMs: number;
+    perCa: { perSecond: number; burst: number };
+    perTenant: { perSecond: number; burst: number };
+  };
+  clockSkewSeconds: number;
+  caExpiryWarningDays: number;
   temporal: {
     /** Undefined: the all-in-one process starts its own dev server. */
     address?: string;
@@ -75,6 +91,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicHostname: e.PUBLIC_HOSTNAME,
     mqttPort: e.MQTT_PORT,
     mqttsPort: e.MQTTS_PORT,
+    deviceHttpsPort: e.DEVICE_HTTPS_PORT,
+    jitp: {
+      holdTimeoutMs: e.JITP_HOLD_TIMEOUT_MS,
+      perCa: { perSecond: e.JITP_RATE_PER_CA, burst: e.JITP_BURST_PER_CA },
+      perTenant: { perSecond: e.JITP_RATE_PER_TENANT, burst: e.JITP_BURST_PER_TENANT },
+    },
+    clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
+    caExpiryWarningDays: e.CA_EXPIRY_WARNING_DAYS,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

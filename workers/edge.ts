@@ -15,15 +15,8 @@ async function main(): Promise<void> {
   const edge = await startEdge({
     db: registry.db,
     client,
-    taskQueue: config.temporal.taskQueue,
     logger,
-    dataDir: config.dataDir,
-    host: config.host,
-    port: config.port,
-    mqttPort: config.mqttPort,
-    mqttsPort: config.mqttsPort,
-    publicHostname: config.publicHostname,
-    workflowAnswerTimeoutMs: config.workflowAnswerTimeoutMs,
+    settings: { ...config, taskQueue: config.temporal.taskQueue },
   });
   logger.info(
     {

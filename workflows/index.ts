@@ -1,2 +1,3 @@
 // The single workflowsPath: every workflow the worker runs is exported here.
 export { createDeviceWorkflow } from './create-device';
+export { provisionX509DeviceWorkflow } from './provision-x509-device';

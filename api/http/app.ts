@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { CertflowError, type FieldError } from '../../domain/errors';
 import { registerApiKeyRoutes } from './api-keys/routes';
 import { apiKeyAuth } from './auth';
+import { registerCaRoutes } from './cas/routes';
 import { registerCatalogRoutes } from './catalog/routes';
 import type { AppDeps, AppEnv } from './context';
 import { registerDeviceRoutes } from './devices/routes';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerHealthRoute(app, deps);
   registerDeviceRoutes(app, deps);
   registerCatalogRoutes(app, deps);
+  registerCaRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

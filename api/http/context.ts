@@ -13,6 +13,10 @@ export interface AppDeps {
   /** Health probes; each resolves when its dependency answers. */
   health: { database: () => Promise<void>; temporal: () => Promise<void> };
   logger: Logger;
+  /** CAs expiring within this many days are flagged (default 30). */
+  caExpiryWarningDays?: number;
+  /** The clock; tests pass a fixed one. */
+  now?: () => Date;
 }
 
 export interface AppEnv {

@@ -5,6 +5,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuthenticatedDevice } from '../../registry/devices';
 import type { Database } from '../../registry/schema';
+import type { CertificateAuthenticator } from '../edge/first-connect';
+import { presentedChain } from '../edge/peer-chain';
 import { createDeviceAuthenticator } from './device-auth';
 import { devicePublishAllowed, deviceSubscribeAllowed } from './topics';
 
@@ -20,6 +22,8 @@ export interface BrokerOptions {
   port: number;
   tlsPort: number;
   tls: { certPem: string; keyPem: string };
+  /** X.509 devices: known ones are checked, unknown ones provisioned while the CONNECT is held. */
+  authenticateCertificate?: CertificateAuthenticator;
 }
 
 export interface EmbeddedBroker {
@@ -35,7 +39,10 @@ function authError(code: number, message: string) {
 
 /**
  * The embedded MQTT broker (aedes, MQTT 3.1.1) on a plain and a TLS port. Devices
- * authenticate with their access token as the MQTT username, checked against the registry.
+ * authenticate with their access token as the MQTT username, checked against the registry,
+ * or over TLS with their certificate (no username). aedes lets `authenticate` answer late, so
+ * a first connect is held while the device is provisioned; MQTT 3.1.1 has no "busy" reason,
+ * so retryable refusals are CONNACK 3 (server unavailable) and identity refusals 5.
  */
 export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   // aedes 1.x ships ESM only; load it dynamically from this CommonJS module.
@@ -45,11 +52,24 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, _password, done) => {
-      if (!username) return done(authError(NOT_AUTHORIZED, 'credentials required'), false);
-      authenticateToken(username).then(
-        (device) => {
-          if (!device) return done(authError(BAD_USERNAME_OR_PASSWORD, 'unknown credentials'), false);
-          devices.set(client.id, device);
+      const chain = presentedChain(client.conn);
+      const identify: Promise<AuthenticatedDevice | number> =
+        !username && chain.length > 0 && opts.authenticateCertificate
+          ? opts.authenticateCertificate(chain).then((outcome) => {
+              if (outcome.ok) return outcome.device;
+              opts.logger.info(
+                { clientId: client.id, code: outcome.code, detail: outcome.detail },
+                'certificate refused',
+              );
+              return outcome.retryable ? SERVER_UNAVAILABLE : NOT_AUTHORIZED;
+            })
+          : username
+            ? authenticateToken(username).then((device) => device ?? BAD_USERNAME_OR_PASSWORD)
+            : Promise.resolve(NOT_AUTHORIZED);
+      identify.then(
+        (result) => {
+          if (typeof result === 'number') return done(authError(result, 'connection refused'), false);
+          devices.set(client.id, result);
           done(null, true);
         },
         (err: unknown) => {

@@ -80,6 +80,7 @@ describe('npm start (all in one, embedded defaults)', () => {
       MQTTS_PORT: await freePort(),
       TEMPORAL_DEV_PORT: await freePort(),
       TEMPORAL_DEV_UI_PORT: await freePort(),
+      DEVICE_HTTPS_PORT: await freePort(),
     };
     const env = {
       DATA_DIR: dataDir,

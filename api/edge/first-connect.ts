@@ -1,0 +1,172 @@
+import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { ProvisionedDevice, ProvisionX509Input } from '../../domain/device';
+import { CertflowError, type ErrorCode } from '../../domain/errors';
+import { provisionX509WorkflowId } from '../../domain/ids';
+import type { PublicKeyCache } from '../../pki/chain';
+import { derToPem } from '../../pki/device-certificate';
+import { validateDeviceChain } from '../../pki/device-chain';
+import { findDeviceByCertificate } from '../../registry/devices';
+import { newId } from '../../registry/ids';
+import type { Database } from '../../registry/schema';
+import { deviceSearchAttribute, tenantSearchAttribute } from '../../workflows/definitions';
+import { awaitAnswer } from '../commands/workflow-answer';
+import { asCertflowError } from '../failures';
+import { type RateLimiter, takeAll } from './rate-limit';
+import type { TrustStore } from './trust-store';
+
+export interface FirstConnectDeps {
+  db: Kysely<Database>;
+  client: Client;
+  taskQueue: string;
+  trustStore: TrustStore;
+  keyCache: PublicKeyCache;
+  limits: { perCa: RateLimiter; perTenant: RateLimiter };
+  /** How long a CONNECT (or HTTPS request) is held waiting for provisioning. */
+  holdTimeoutMs: number;
+  clockSkewSeconds: number;
+  logger: Logger;
+  now?: () => Date;
+  /** Known devices are remembered this long (revocation reaches the edge within it). */
+  knownTtlMs?: number;
+}
+
+export type CertificateOutcome =
+  | { ok: true; device: ProvisionedDevice; provisioned: boolean }
+  | { ok: false; code: ErrorCode; detail: string; retryable: boolean; retryAfterMs?: number };
+
+/** Refusals that a fresher view of the registered CAs could turn into an acceptance. */
+const STALE_ANCHOR_CODES: ReadonlySet<ErrorCode> = new Set([
+  'JITP_UNKNOWN_CA',
+  'JITP_DISABLED',
+  'JITP_CA_INACTIVE',
+]);
+
+/** Refusals a device may retry (capacity, time), as opposed to refusals of its identity. */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
+  'RATE_LIMITED',
+  'WORKFLOW_TIMEOUT',
+  'DEPENDENCY_UNAVAILABLE',
+]);
+
+/**
+ * Authenticates a device by the certificate chain it presented (DER, leaf first), for MQTT
+ * and HTTPS alike. A known certificate is checked against the registry only (cached), never
+ * Temporal. An unknown one is validated here first (garbage and foreign CAs are refused
+ * without a workflow), rate-limited per CA and tenant, then provisioned by the JITP workflow
+ * while the caller holds the connection, bounded by `holdTimeoutMs`.
+ */
+export function createCertificateAuthenticator(deps: FirstConnectDeps) {
+  const now = deps.now ?? (() => new Date());
+  const known = new Map<string, { device: ProvisionedDevice; until: number }>();
+  const knownTtlMs = deps.knownTtlMs ?? 5_000;
+
+  async function lookupKnown(fingerprint: string, at: Date): Promise<ProvisionedDevice | undefined> {
+    const hit = known.get(fingerprint);
+    if (hit && hit.until > at.getTime()) return hit.device;
+    const row = await findDeviceByCertificate(deps.db, fingerprint);
+    if (!row) return undefined;
+    if (Date.parse(row.notAfter) <= at.getTime())
+      throw new CertflowError('JITP_CHAIN_INVALID', 'CHAIN_EXPIRED: the device certificate has expired');
+    if (row.caStatus !== null && row.caStatus !== 'active')
+      throw new CertflowError('JITP_CA_INACTIVE', `the issuing CA is ${row.caStatus}`);
+    const device = { tenantId: row.tenantId, deviceId: row.deviceId, deviceName: row.deviceName };
+    if (known.size > 100_000) known.clear();
+    known.set(fingerprint, { device, until: at.getTime() + knownTtlMs });
+    return device;
+  }
+
+  async function provision(chain: Uint8Array[], fingerprint: string, at: Date): Promise<ProvisionedDevice> {
+    const [leaf, ...intermediates] = chain;
+    if (!leaf) throw new CertflowError('DEVICE_CERTIFICATE_REQUIRED', 'no client certificate was presented');
+    const validate = async () =>
+      validateDeviceChain(leaf, intermediates, await deps.trustStore.anchors(at.getTime()), {
+        now: at,
+        clockSkewSeconds: deps.clockSkewSeconds,
+        keyCache: deps.keyCache,
+      });
+    let ca;
+    try {
+      ({ ca } = await validate());
+    } catch (err) {
+      // The CA may have been registered or changed since the anchors were cached.
+      const stale = err instanceof CertflowError && STALE_ANCHOR_CODES.has(err.code);
+      if (!stale || !(await deps.trustStore.reloadAfterMiss(at.getTime()))) throw err;
+      ({ ca } = await validate());
+    }
+    const limited = takeAll(
+      [
+        [deps.limits.perCa, ca.id],
+        [deps.limits.perTenant, ca.tenantId],
+      ],
+      at.getTime(),
+    );
+    if (!limited.allowed) {
+      throw Object.assign(
+        new CertflowError('RATE_LIMITED', 'too many first connects for this CA or tenant'),
+        {
+          retryAfterMs: limited.retryAfterMs,
+        },
+      );
+    }
+    const input: ProvisionX509Input = {
+      tenantId: ca.tenantId,
+      caId: ca.id,
+      deviceId: newId(),
+      leafPem: derToPem(leaf),
+      intermediatePems: intermediates.map(derToPem),
+      via: 'tls',
+    };
+    const handle = await deps.client.workflow.start('provisionX509DeviceWorkflow', {
+      workflowId: provisionX509WorkflowId(ca.tenantId, fingerprint),
+      taskQueue: deps.taskQueue,
+      args: [input],
+      // Concurrent first connects of one device attach to the run already going.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: tenantSearchAttribute, value: ca.tenantId },
+        { key: deviceSearchAttribute, value: input.deviceId },
+      ]),
+    });
+    return awaitAnswer<ProvisionedDevice>(handle, deps.holdTimeoutMs);
+  }
+
+  return async function authenticateCertificate(chain: Uint8Array[]): Promise<CertificateOutcome> {
+    const at = now();
+    const leaf = chain[0];
+    if (!leaf)
+      return refusal(new CertflowError('DEVICE_CERTIFICATE_REQUIRED', 'no client certificate was presented'));
+    const fingerprint = createHash('sha256').update(leaf).digest('hex');
+    try {
+      const device = await lookupKnown(fingerprint, at);
+      if (device) return { ok: true, device, provisioned: false };
+      const created = await provision(chain, fingerprint, at);
+      known.set(fingerprint, { device: created, until: at.getTime() + knownTtlMs });
+      return { ok: true, device: created, provisioned: true };
+    } catch (err) {
+      const known = asCertflowError(err);
+      if (!known) {
+        deps.logger.error({ err, fingerprint }, 'certificate authentication failed');
+        return refusal(
+          new CertflowError('DEPENDENCY_UNAVAILABLE', 'provisioning is unavailable; retry later'),
+        );
+      }
+      return refusal(known, (err as { retryAfterMs?: number }).retryAfterMs);
+    }
+  };
+}
+
+function refusal(err: CertflowError, retryAfterMs?: number): CertificateOutcome {
+  return {
+    ok: false,
+    code: err.code,
+    detail: err.message,
+    retryable: RETRYABLE.has(err.code),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
+}
+
+export type CertificateAuthenticator = ReturnType<typeof createCertificateAuthenticator>;
