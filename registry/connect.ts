@@ -11,6 +11,8 @@ export type RegistryLocation =
 export interface Registry {
   db: Kysely<Database>;
   dialect: RegistryLocation['dialect'];
+  /** The PostgreSQL schema the registry lives in, when not the default search path. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export function openRegistry(location: RegistryLocation): Registry {
     ...(location.schema ? { options: `-c search_path=${location.schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', schema: location.schema, close: () => db.destroy() };
 }
 
 /** `DATABASE_URL` forms: `postgres://…` / `postgresql://…`, `sqlite:<file>`, or a plain file path. */

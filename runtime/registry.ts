@@ -5,7 +5,7 @@ import { migrateToLatest } from '../registry/migrate';
 export async function openMigratedRegistry(location: RegistryLocation): Promise<Registry> {
   const registry = openRegistry(location);
   try {
-    await migrateToLatest(registry.db);
+    await migrateToLatest(registry.db, registry.schema);
   } catch (err) {
     await registry.close();
     throw err;

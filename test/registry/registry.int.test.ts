@@ -24,7 +24,7 @@ describe.each(dialects)('registry on %s', (dialect) => {
   });
 
   it('migrates idempotently', async () => {
-    expect(await migrateToLatest(r.db)).toEqual([]);
+    expect(await migrateToLatest(r.db, r.schema)).toEqual([]);
   });
 
   it('bootstraps only when there is no tenant, returning the admin key once', async () => {

@@ -34,7 +34,7 @@ export async function freshRegistry(dialect: Dialect): Promise<Registry & { disp
   const admin = new Pool({ connectionString: TEST_POSTGRES_URL, max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);
   const registry = openRegistry({ dialect: 'postgres', url: TEST_POSTGRES_URL, schema });
-  await migrateToLatest(registry.db);
+  await migrateToLatest(registry.db, schema);
   return {
     ...registry,
     dispose: async () => {
