@@ -22,6 +22,8 @@ export interface NewDeviceInput {
   /** The device's certificate, stored and made its X.509 credential (looked up by SHA-256). */
   certificate?: DeviceCertificateInput | null;
   provisionState?: ProvisionState;
+  /** The gateway device this device sits behind (gateway provisioning). */
+  gatewayId?: string | null;
 }
 
 export interface DeviceCertificateInput {
@@ -58,6 +60,8 @@ export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput):
     attributes: JSON.stringify(input.attributes ?? {}),
     provision_state: input.provisionState ?? 'pre-provisioned',
     status: 'active',
+    gateway_id: input.gatewayId ?? null,
+    provisioned_at: input.provisionState === 'provisioned' ? now : null,
     created_by_workflow: input.createdByWorkflow,
     created_at: now,
     updated_at: now,

@@ -77,8 +77,28 @@ export interface DeviceProfileTable {
   strategy: string;
   allowed_credential_types: string;
   device_class_id: string | null;
+  /** Unused legacy column (references ca_certificates); profiles sign with `issuing_ca_ref`. */
   issuing_ca_id: string | null;
+  /** The issuing CA (issuing_cas.id) that signs CSRs from this profile's devices. */
+  issuing_ca_ref: string | null;
   allow_reprovision: number;
+  rate_per_minute: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IssuingCaTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  subject: string;
+  fingerprint_sha256: string;
+  certificate_pem: string;
+  chain_pem: string;
+  encrypted_private_key: string;
+  not_before: string;
+  not_after: string;
+  status: string;
   created_at: string;
 }
 
@@ -95,6 +115,8 @@ export interface DeviceTable {
   attributes: string;
   provision_state: string;
   status: string;
+  gateway_id: string | null;
+  provisioned_at: string | null;
   /** The workflow that created the device: lets a retried creation recognise its own row. */
   created_by_workflow: string;
   created_at: string;
@@ -159,6 +181,7 @@ export interface Database {
   cohorts: CohortTable;
   device_classes: DeviceClassTable;
   device_profiles: DeviceProfileTable;
+  issuing_cas: IssuingCaTable;
   devices: DeviceTable;
   device_credentials: DeviceCredentialTable;
   certificates: CertificateTable;
@@ -171,3 +194,5 @@ export type AuditEventRow = Selectable<AuditEventTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type TenantRow = Selectable<TenantTable>;
 export type CaRow = Selectable<CaCertificateTable>;
+export type DeviceProfileRow = Selectable<DeviceProfileTable>;
+export type IssuingCaRow = Selectable<IssuingCaTable>;
