@@ -27,6 +27,10 @@ export const errorCatalogue = {
     status: 422,
     title: 'The CA certificate is signed with a weak algorithm (MD5, SHA-1)',
   },
+  CA_PROFILE_VIOLATION: {
+    status: 422,
+    title: 'The CA certificate breaks the profile device chains are validated with',
+  },
   CA_REGISTRATION_CODE_MISSING: { status: 409, title: 'Ask for a registration code first' },
   CA_VERIFICATION_MALFORMED: { status: 400, title: 'The verification certificate is not well-formed' },
   CA_VERIFICATION_NOT_SIGNED: { status: 422, title: 'The verification certificate is not signed by the CA' },

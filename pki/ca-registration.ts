@@ -28,12 +28,34 @@ function parse(pem: string, code: 'CA_MALFORMED' | 'CA_VERIFICATION_MALFORMED'):
 }
 
 /** The signature's hash algorithm name ("SHA-256"), via the ASN.1 algorithm identifier. */
-function signatureHash(cert: X509Certificate): string | undefined {
-  const alg = new x509.X509Certificate(cert.raw).signatureAlgorithm as {
-    hash?: { name?: string };
-    name?: string;
-  };
+function signatureHash(cert: x509.X509Certificate): string | undefined {
+  const alg = cert.signatureAlgorithm as { hash?: { name?: string }; name?: string };
   return alg.hash?.name;
+}
+
+/**
+ * The parts of the strict RFC 5280 profile that device chains are validated with and that a
+ * registration can check up front: a CA that fails them would register fine and then refuse
+ * every device it issued.
+ */
+function checkCaProfile(cert: x509.X509Certificate): void {
+  if (cert.getExtension(x509.SubjectKeyIdentifierExtension) === null) {
+    throw new CertflowError(
+      'CA_PROFILE_VIOLATION',
+      'the CA certificate has no subjectKeyIdentifier extension',
+    );
+  }
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  if (bc && !bc.critical) {
+    throw new CertflowError(
+      'CA_PROFILE_VIOLATION',
+      'basicConstraints must be marked critical on a CA certificate',
+    );
+  }
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    throw new CertflowError('CA_PROFILE_VIOLATION', 'keyUsage does not include keyCertSign');
+  }
 }
 
 /**
@@ -61,8 +83,10 @@ export function checkCaCertificate(pem: string, now: Date): { cert: X509Certific
   if (type === 'ec' && WEAK_CURVES.has(details.namedCurve ?? '')) {
     throw new CertflowError('CA_WEAK_KEY', `curve ${details.namedCurve} is too weak; use P-256 or stronger`);
   }
-  const hash = signatureHash(cert);
+  const parsed = new x509.X509Certificate(cert.raw);
+  const hash = signatureHash(parsed);
   if (hash && WEAK_HASHES.has(hash)) throw new CertflowError('CA_WEAK_SIGNATURE', `signed with ${hash}`);
+  checkCaProfile(parsed);
   return {
     cert,
     facts: {

@@ -3,7 +3,7 @@ import { type CaStatus, type JitpSettings, namePatternProblem } from '../../doma
 import { CertflowError } from '../../domain/errors';
 import { checkCaCertificate, checkVerificationCertificate } from '../../pki/ca-registration';
 import { getCatalogItem } from '../../registry/catalog';
-import { type CaView, currentRegistrationCode, insertCa, updateCa } from '../../registry/cas';
+import { type CaView, currentRegistrationCode, getCa, insertCa, updateCa } from '../../registry/cas';
 import type { Database } from '../../registry/schema';
 
 export interface RegisterCaRequest {
@@ -51,14 +51,22 @@ export async function registerCa(
   });
 }
 
+/** Changes status and/or JITP settings; JITP fields not given keep their current values. */
 export async function changeCa(
   db: Kysely<Database>,
   tenantId: string,
   id: string,
-  change: { status?: CaStatus; jitp?: JitpSettings },
+  change: { status?: CaStatus; jitp?: Partial<JitpSettings> },
 ): Promise<CaView> {
-  if (change.jitp) await assertJitpSettings(db, tenantId, change.jitp);
-  return updateCa(db, tenantId, id, change);
+  const current = await getCa(db, tenantId, id);
+  if (!current) throw new CertflowError('CA_NOT_FOUND', 'no such CA in this tenant');
+  const jitp = change.jitp ? { ...current.jitp, ...stripUndefined(change.jitp) } : undefined;
+  if (jitp) await assertJitpSettings(db, tenantId, jitp);
+  return updateCa(db, tenantId, id, { status: change.status, jitp });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function assertJitpSettings(db: Kysely<Database>, tenantId: string, jitp: JitpSettings): Promise<void> {

@@ -154,6 +154,7 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
           new CertflowError('DEPENDENCY_UNAVAILABLE', 'provisioning is unavailable; retry later'),
         );
       }
+      deps.logger.info({ fingerprint, code: known.code, detail: known.message }, 'certificate refused');
       return refusal(known, (err as { retryAfterMs?: number }).retryAfterMs);
     }
   };

@@ -6,6 +6,7 @@ import {
   createVerificationCert,
   type TestCa,
 } from '../support/device-pki';
+import { webcrypto, x509 } from '../../pki/crypto';
 import { createTenantWithAdminKey } from '../../registry/tenants';
 import { type CaBody, registerCaViaApi } from '../support/jitp';
 import { type TestPlatform, startTestPlatform } from '../support/platform';
@@ -143,6 +144,55 @@ describe.each(dialects)('CA registration on %s', (dialect) => {
       'VALIDATION_FAILED',
     );
     expect(await countRows(p.registry, 'ca_certificates')).toBe(before);
+  });
+
+  it('refuses a CA its own devices could never chain to (no SKI, non-critical basicConstraints)', async () => {
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const make = async (name: string, extensions: x509.Extension[]) => ({
+      certPem: (
+        await x509.X509CertificateGenerator.createSelfSigned({
+          serialNumber: '01',
+          name,
+          notBefore: new Date('2020-01-01T00:00:00Z'),
+          notAfter: new Date('2040-01-01T00:00:00Z'),
+          signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+          keys,
+          extensions,
+        })
+      ).toString('pem'),
+      keyPem: '',
+      name,
+      keyAlg: 'P-256' as const,
+      keys,
+    });
+    const noSki = await make('CN=No SKI', [new x509.BasicConstraintsExtension(true, undefined, true)]);
+    const softBc = await make('CN=Soft BC', [
+      new x509.BasicConstraintsExtension(true, undefined, false),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ]);
+    await refused(await registerCaViaApi(p, op(), noSki), 422, 'CA_PROFILE_VIOLATION');
+    await refused(await registerCaViaApi(p, op(), softBc), 422, 'CA_PROFILE_VIOLATION');
+  });
+
+  it('changes only the JITP fields a PATCH names', async () => {
+    const product = (await (
+      await p.call(op(), 'POST', '/api/products', { name: 'patch-product' })
+    ).json()) as {
+      id: string;
+    };
+    const patchable = await createRootCa({ name: 'CN=Patchable' });
+    const ca = (await (
+      await registerCaViaApi(p, op(), patchable, { enabled: true, productId: product.id, tags: ['keep'] })
+    ).json()) as CaBody;
+    const res = await p.call(op(), 'PATCH', `/api/cas/${ca.id}`, { jitp: { enabled: false } });
+    expect(((await res.json()) as CaBody).jitp).toMatchObject({
+      enabled: false,
+      productId: product.id,
+      tags: ['keep'],
+    });
   });
 
   it('needs a registration code first', async () => {

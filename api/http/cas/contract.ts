@@ -27,6 +27,20 @@ export const JitpSchema = z
   .strict()
   .openapi('JitpSettings');
 
+/** JITP changes: every field optional, no defaults, merged into the current settings. */
+export const JitpPatchSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    productId: z.string().max(64).nullable().optional(),
+    cohortId: z.string().max(64).nullable().optional(),
+    deviceClassId: z.string().max(64).nullable().optional(),
+    tags: z.array(TagSchema).max(64).optional(),
+    descriptionTemplate: z.string().max(512).nullable().optional(),
+    deviceNamePattern: z.string().max(256).nullable().optional(),
+  })
+  .strict()
+  .openapi('JitpSettingsPatch');
+
 export const CaSchema = z
   .object({
     id: z.string(),
@@ -113,7 +127,14 @@ export const updateCaRoute = createRoute({
   security,
   request: {
     params: IdParam,
-    body: jsonBody(z.object({ status: z.enum(caStatuses).optional(), jitp: JitpSchema.optional() }).strict()),
+    body: jsonBody(
+      z
+        .object({
+          status: z.enum(caStatuses).optional(),
+          jitp: JitpPatchSchema.optional().openapi({ description: 'Only the fields given change' }),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: json(CaSchema, 'Updated'),
