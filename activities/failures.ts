@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CertflowError } from '../domain/errors';
+import { ProvisionError } from '../domain/provisioning';
 
 /**
  * Runs an activity body and turns domain errors (permanent: retrying cannot help) into
@@ -10,6 +11,9 @@ export async function permanentOnDomainError<T>(body: () => Promise<T>): Promise
   try {
     return await body();
   } catch (err) {
+    if (err instanceof ProvisionError) {
+      throw ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: true });
+    }
     if (err instanceof CertflowError) {
       throw ApplicationFailure.create({
         message: err.message,

@@ -26,6 +26,11 @@ export function provisionX509WorkflowId(tenantId: string, certificateSha256: str
   return `device-jitp/${tenantId}/${certificateSha256}`;
 }
 
+/** One claim (provision key/secret) workflow per (tenant, device name) at a time. */
+export function claimDeviceWorkflowId(tenantId: string, deviceName: string): string {
+  return `device-claim/${tenantId}/${deviceName}`;
+}
+
 /** Visibility query listing every workflow that touched a device. */
 export function deviceWorkflowsQuery(tenantId: string, deviceId: string): string {
   return `${searchAttributes.tenant} = ${quote(tenantId)} AND ${searchAttributes.device} = ${quote(deviceId)}`;

@@ -127,3 +127,33 @@ export function parseProvisionRequest(body: unknown): ProvisionRequestWire {
   if (csr !== undefined) req.csr = csr;
   return req;
 }
+
+/** What the edge hands the claim workflow: secrets already hashed, never in clear. */
+export interface ClaimWorkflowInput {
+  tenantId: string;
+  profile: {
+    id: string;
+    strategy: ProvisionStrategy;
+    allowReprovision: boolean;
+    deviceClassId: string | null;
+    issuingCaId: string | null;
+  };
+  newDeviceId: string;
+  deviceName: string;
+  credential:
+    | {
+        type: 'ACCESS_TOKEN' | 'MQTT_BASIC' | 'X509_CERTIFICATE';
+        lookupKey: string;
+        secretHash: string | null;
+      }
+    | { type: 'CSR'; csrPem: string };
+  transport: string;
+}
+
+export interface ClaimWorkflowResult {
+  deviceId: string;
+  deviceName: string;
+  created: boolean;
+  /** For CSR claims: the issued certificate followed by its chain (PEM). */
+  certificateChainPem?: string;
+}

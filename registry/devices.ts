@@ -285,3 +285,21 @@ export async function findDeviceByCertificate(
     .where('cert.status', '=', 'active')
     .executeTakeFirst();
 }
+
+/** What a connection's topic policy is compiled from: the class policy and the device's attributes. */
+export async function loadPolicyContext(
+  db: Kysely<Database>,
+  deviceId: string,
+): Promise<{ policy: unknown; attributes: Record<string, string | number | boolean> } | undefined> {
+  const row = await db
+    .selectFrom('devices as d')
+    .leftJoin('device_classes as k', 'k.id', 'd.device_class_id')
+    .select(['d.attributes as attributes', 'k.policy as policy'])
+    .where('d.id', '=', deviceId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    policy: row.policy === null ? null : (JSON.parse(row.policy) as unknown),
+    attributes: JSON.parse(row.attributes) as Record<string, string | number | boolean>,
+  };
+}

@@ -8,9 +8,13 @@ import { createCertificateAuthenticator } from '../api/edge/first-connect';
 import { RateLimiter } from '../api/edge/rate-limit';
 import { createTrustStore, type TrustStoreOptions } from '../api/edge/trust-store';
 import { createApp } from '../api/http/app';
+import { startCoapProvisioning } from '../api/provisioning/coap';
+import { startExternalProvisioning } from '../api/provisioning/mqtt-external';
+import { createProvisionHandler } from '../api/provisioning/provision';
 import { createDeviceApp } from '../api/http/device-app';
 import { type EmbeddedBroker, startBroker } from '../api/mqtt/broker';
 import { PublicKeyCache } from '../pki/chain';
+import type { Kek } from '../pki/issuing/key-envelope';
 import { ensureServerIdentity } from '../pki/server-identity';
 import { pingRegistry } from '../registry/connect';
 import type { Database } from '../registry/schema';
@@ -29,9 +33,12 @@ export type EdgeSettings = Pick<
   | 'jitp'
   | 'clockSkewSeconds'
   | 'caExpiryWarningDays'
+  | 'provisioning'
 > & { taskQueue: string; trustStore?: TrustStoreOptions };
 
 export interface EdgeOptions {
+  /** Encrypts issuing CA keys created or imported through the API. */
+  kek?: Kek;
   db: Kysely<Database>;
   client: Client;
   logger: Logger;
@@ -41,6 +48,7 @@ export interface EdgeOptions {
 export interface Edge {
   httpPort: number;
   deviceHttpsPort: number;
+  coapPort: number;
   broker: EmbeddedBroker;
   caFile: string;
   close(): Promise<void>;
@@ -58,8 +66,18 @@ function listen(options: Parameters<typeof serve>[0]): Promise<{ server: ServerT
  * HTTPS API, over one registry and Temporal client. Stateless apart from caches and its TLS
  * identity under `dataDir/tls`.
  */
-export async function startEdge({ db, client, logger, settings }: EdgeOptions): Promise<Edge> {
+export async function startEdge({ db, client, logger, settings, kek }: EdgeOptions): Promise<Edge> {
+  const provision = createProvisionHandler({
+    db,
+    client,
+    taskQueue: settings.taskQueue,
+    answerTimeoutMs: settings.workflowAnswerTimeoutMs,
+    perSource: new RateLimiter(settings.provisioning.perSource),
+    logger,
+  });
   const app = createApp({
+    provision,
+    kek,
     db,
     temporal: { client, taskQueue: settings.taskQueue },
     workflowAnswerTimeoutMs: settings.workflowAnswerTimeoutMs,
@@ -100,7 +118,21 @@ export async function startEdge({ db, client, logger, settings }: EdgeOptions): 
     tlsPort: settings.mqttsPort,
     tls: identity,
     authenticateCertificate,
+    provision,
   });
+  const coap = await startCoapProvisioning({
+    host: settings.host,
+    port: settings.provisioning.coapPort,
+    handler: provision,
+    logger,
+  });
+  const external = settings.provisioning.externalMqttUrl
+    ? await startExternalProvisioning({
+        url: settings.provisioning.externalMqttUrl,
+        handler: provision,
+        logger,
+      })
+    : undefined;
   const http = await listen({ fetch: app.fetch, port: settings.port, hostname: settings.host });
   const device = await listen({
     fetch: createDeviceApp({ authenticateCertificate }).fetch,
@@ -117,12 +149,15 @@ export async function startEdge({ db, client, logger, settings }: EdgeOptions): 
   return {
     httpPort: http.port,
     deviceHttpsPort: device.port,
+    coapPort: coap.port,
     broker,
     caFile: identity.caFile,
     close: async () => {
       await Promise.all([
         new Promise<void>((resolve) => http.server.close(() => resolve())),
         new Promise<void>((resolve) => device.server.close(() => resolve())),
+        coap.close(),
+        external?.close(),
       ]);
       await broker.close();
     },

@@ -7,7 +7,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
-import { createActivities } from '../activities';
+import { type ActivityDeps, createActivities } from '../activities';
 import type { Database } from '../registry/schema';
 
 let runtimeInstalled = false;
@@ -41,6 +41,8 @@ export interface WorkerOptions {
   taskQueue: string;
   db: Kysely<Database>;
   workflowBundle: WorkflowBundleWithSourceMap | { codePath: string };
+  /** Activity settings beyond the registry (KEK, certificate lifetime, clock skew). */
+  activityDeps?: Omit<ActivityDeps, 'db'>;
 }
 
 /** A worker running every certflow workflow and activity. Call `run()`; `shutdown()` drains it. */
@@ -53,7 +55,7 @@ export async function createWorker(
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle,
-    activities: createActivities({ db: opts.db }),
+    activities: createActivities({ db: opts.db, ...opts.activityDeps }),
   });
   return { worker, connection };
 }

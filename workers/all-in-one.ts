@@ -2,6 +2,7 @@
 import { join, resolve } from 'node:path';
 import { ensureBootstrapTenant } from '../registry/tenants';
 import { startEdge } from '../runtime/edge';
+import { loadKek } from '../runtime/kek';
 import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
 import { onShutdownSignal } from '../runtime/signals';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   }
 
   const registry = await openMigratedRegistry(config.registry);
+  const kek = loadKek(config.caKeyEncryptionKey, { dataDir: config.dataDir, createLocal: true });
   const { tenant, adminKey } = await ensureBootstrapTenant(registry.db, config.bootstrapTenant);
   const client = await connectClient(address, config.temporal.namespace);
   const { worker, connection } = await createWorker({
@@ -45,9 +47,15 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     db: registry.db,
     workflowBundle: await bundleWorkflows(),
+    activityDeps: {
+      kek,
+      deviceCertificateDays: config.deviceCertificateDays,
+      clockSkewSeconds: config.clockSkewSeconds,
+    },
   });
   const running = worker.run();
   const edge = await startEdge({
+    kek,
     db: registry.db,
     client,
     logger,
@@ -64,6 +72,9 @@ async function main(): Promise<void> {
   say(`  MQTT           mqtt://${host}:${edge.broker.ports.plain}`);
   say(`  MQTT over TLS  mqtts://${host}:${edge.broker.ports.tls}  (trust ${edge.caFile})`);
   say(`  Device HTTPS   https://${host}:${edge.deviceHttpsPort}/device/v1/connect  (client certificate)`);
+  say(
+    `  Provisioning   POST http://${host}:${edge.httpPort}/api/v1/provision, MQTT /provision/request, coap://${host}:${edge.coapPort}/api/v1/provision`,
+  );
   say(`  Temporal       ${address} namespace ${config.temporal.namespace}`);
   if (devServer?.uiUrl) say(`  Temporal UI    ${devServer.uiUrl}`);
   say(`  Registry       ${describeRegistry(config.registry)}`);

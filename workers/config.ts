@@ -21,6 +21,12 @@ const schema = z.object({
   JITP_BURST_PER_TENANT: z.coerce.number().int().min(1).default(1000),
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CA_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  CA_KEY_ENCRYPTION_KEY: z.string().min(1).optional(),
+  DEVICE_CERT_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  PROVISION_RATE_PER_SOURCE: z.coerce.number().positive().default(20),
+  PROVISION_BURST_PER_SOURCE: z.coerce.number().int().min(1).default(100),
+  COAP_PORT: port(5683),
+  MQTT_URL: z.string().url().optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('certflow'),
@@ -48,6 +54,14 @@ export interface Config {
   };
   clockSkewSeconds: number;
   caExpiryWarningDays: number;
+  /** Key encryption key text (32 bytes, base64 or hex) for issuing CA private keys. */
+  caKeyEncryptionKey?: string;
+  deviceCertificateDays: number;
+  provisioning: {
+    perSource: { perSecond: number; burst: number };
+    coapPort: number;
+    externalMqttUrl?: string;
+  };
   temporal: {
     /** Undefined: the all-in-one process starts its own dev server. */
     address?: string;
@@ -99,6 +113,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
     caExpiryWarningDays: e.CA_EXPIRY_WARNING_DAYS,
+    caKeyEncryptionKey: e.CA_KEY_ENCRYPTION_KEY,
+    deviceCertificateDays: e.DEVICE_CERT_DAYS,
+    provisioning: {
+      perSource: { perSecond: e.PROVISION_RATE_PER_SOURCE, burst: e.PROVISION_BURST_PER_SOURCE },
+      coapPort: e.COAP_PORT,
+      externalMqttUrl: e.MQTT_URL,
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -1,5 +1,6 @@
 // `npm run edge`: the HTTP API and MQTT broker against an external Temporal and registry.
 import { startEdge } from '../runtime/edge';
+import { loadKek } from '../runtime/kek';
 import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
 import { onShutdownSignal } from '../runtime/signals';
@@ -11,8 +12,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, 'certflow-edge');
   const address = config.temporal.address ?? 'localhost:7233';
   const registry = await openMigratedRegistry(config.registry);
+  const kek = loadKek(config.caKeyEncryptionKey, { dataDir: config.dataDir, createLocal: false });
   const client = await connectClient(address, config.temporal.namespace);
   const edge = await startEdge({
+    kek,
     db: registry.db,
     client,
     logger,

@@ -1,4 +1,5 @@
 // `npm run worker`: a stateless worker against an external Temporal and registry (scale-out shape).
+import { loadKek } from '../runtime/kek';
 import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
 import { onShutdownSignal } from '../runtime/signals';
@@ -21,6 +22,11 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     db: registry.db,
     workflowBundle: await bundleWorkflows(),
+    activityDeps: {
+      kek: loadKek(config.caKeyEncryptionKey, { dataDir: config.dataDir, createLocal: false }),
+      deviceCertificateDays: config.deviceCertificateDays,
+      clockSkewSeconds: config.clockSkewSeconds,
+    },
   });
   logger.info(
     {

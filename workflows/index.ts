@@ -1,3 +1,4 @@
 // The single workflowsPath: every workflow the worker runs is exported here.
 export { createDeviceWorkflow } from './create-device';
 export { provisionX509DeviceWorkflow } from './provision-x509-device';
+export { provisionClaimDeviceWorkflow } from './provision-claim-device';

@@ -11,6 +11,9 @@ import type { AppDeps, AppEnv } from './context';
 import { registerDeviceRoutes } from './devices/routes';
 import { registerDocs } from './docs';
 import { registerHealthRoute } from './health';
+import { registerIssuingCaRoutes } from './issuing-cas/routes';
+import { registerProfileRoutes } from './profiles/routes';
+import { registerProvisionRoute } from './provision/routes';
 import { problemResponse, toProblem } from './problem';
 
 /** Bulk requests carry up to 1000 devices; nothing legitimate is larger. */
@@ -49,7 +52,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/api/*', apiKeyAuth(deps.db));
+  // Devices provision with their profile's key and secret, not an API key.
+  app.use('/api/*', apiKeyAuth(deps.db, { except: ['/api/v1/provision'] }));
 
   app.onError((err, c) => {
     const problem = toProblem(err, c.req.path, c.get('requestId'));
@@ -69,9 +73,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
 
   registerHealthRoute(app, deps);
+  if (deps.provision) registerProvisionRoute(app, deps.provision);
   registerDeviceRoutes(app, deps);
   registerCatalogRoutes(app, deps);
   registerCaRoutes(app, deps);
+  registerProfileRoutes(app, deps);
+  registerIssuingCaRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

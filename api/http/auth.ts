@@ -7,8 +7,13 @@ import type { Database } from '../../registry/schema';
 import type { AppEnv } from './context';
 
 /** Requires `Authorization: Bearer <api key>`; every later query is scoped to the key's tenant. */
-export function apiKeyAuth(db: Kysely<Database>): MiddlewareHandler<AppEnv> {
+export function apiKeyAuth(
+  db: Kysely<Database>,
+  opts: { except?: string[] } = {},
+): MiddlewareHandler<AppEnv> {
+  const except = new Set(opts.except ?? []);
   return async (c, next) => {
+    if (except.has(c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1])

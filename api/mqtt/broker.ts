@@ -3,14 +3,29 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { AuthenticatedDevice } from '../../registry/devices';
+import {
+  compilePolicy,
+  type CompiledPolicy,
+  mayPublish,
+  maySubscribe,
+  parsePolicy,
+} from '../../domain/policy';
+import { type AuthenticatedDevice, loadPolicyContext } from '../../registry/devices';
 import type { Database } from '../../registry/schema';
 import type { CertificateAuthenticator } from '../edge/first-connect';
 import { presentedChain } from '../edge/peer-chain';
+import type { ProvisionHandler } from '../provisioning/handler';
 import { createDeviceAuthenticator } from './device-auth';
-import { devicePublishAllowed, deviceSubscribeAllowed } from './topics';
+import {
+  createProvisioningSessions,
+  isProvisioningConnect,
+  PROVISION_REQUEST_TOPIC,
+  provisionSubscribeAllowed,
+  type ProvisionLimits,
+} from './provisioning';
 
 // MQTT 3.1.1 CONNACK return codes (aedes speaks 3.1.1).
+const IDENTIFIER_REJECTED = 2;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 const SERVER_UNAVAILABLE = 3;
@@ -24,6 +39,12 @@ export interface BrokerOptions {
   tls: { certPem: string; keyPem: string };
   /** X.509 devices: known ones are checked, unknown ones provisioned while the CONNECT is held. */
   authenticateCertificate?: CertificateAuthenticator;
+  /**
+   * ThingsBoard MQTT provisioning: with it, a connect without credentials (or with username
+   * `provision`) opens a provisioning-only session; without it such connects are refused (5).
+   */
+  provision?: ProvisionHandler;
+  provisionLimits?: ProvisionLimits;
 }
 
 export interface EmbeddedBroker {
@@ -43,51 +64,124 @@ function authError(code: number, message: string) {
  * or over TLS with their certificate (no username). aedes lets `authenticate` answer late, so
  * a first connect is held while the device is provisioned; MQTT 3.1.1 has no "busy" reason,
  * so retryable refusals are CONNACK 3 (server unavailable) and identity refusals 5.
+ * With `provision`, credential-less connects are ThingsBoard provisioning sessions (see
+ * ./provisioning.ts), confined to the two provisioning topics.
  */
 export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   // aedes 1.x ships ESM only; load it dynamically from this CommonJS module.
   const { Aedes } = await import('aedes');
-  const authenticateToken = createDeviceAuthenticator(opts.db);
-  const devices = new Map<string, AuthenticatedDevice>();
+  const credentials = createDeviceAuthenticator(opts.db);
+  // Keyed by client id for deviceOf(), holding the client object so that a takeover (same
+  // client id) is not undone by the old connection's disconnect, which aedes reports later.
+  const devices = new Map<string, { client: object; device: AuthenticatedDevice }>();
+  const provisioning = opts.provision
+    ? createProvisioningSessions({
+        provision: opts.provision,
+        logger: opts.logger,
+        limits: opts.provisionLimits,
+      })
+    : undefined;
 
   const broker = await Aedes.createBroker({
-    authenticate: (client, username, _password, done) => {
+    authenticate: (client, username, passwordBuffer, done) => {
       const chain = presentedChain(client.conn);
-      const identify: Promise<AuthenticatedDevice | number> =
-        !username && chain.length > 0 && opts.authenticateCertificate
-          ? opts.authenticateCertificate(chain).then((outcome) => {
-              if (outcome.ok) return outcome.device;
-              opts.logger.info(
-                { clientId: client.id, code: outcome.code, detail: outcome.detail },
-                'certificate refused',
-              );
-              return outcome.retryable ? SERVER_UNAVAILABLE : NOT_AUTHORIZED;
-            })
-          : username
-            ? authenticateToken(username).then((device) => device ?? BAD_USERNAME_OR_PASSWORD)
-            : Promise.resolve(NOT_AUTHORIZED);
-      identify.then(
-        (result) => {
-          if (typeof result === 'number') return done(authError(result, 'connection refused'), false);
-          devices.set(client.id, result);
-          done(null, true);
-        },
-        (err: unknown) => {
-          opts.logger.error({ err, clientId: client.id }, 'device authentication failed');
-          done(authError(SERVER_UNAVAILABLE, 'registry unavailable'), false);
-        },
-      );
+      const password = passwordBuffer?.toString('utf8');
+      const answer = async (): Promise<void> => {
+        const result = await identify(client.id, username, password, chain);
+        if (result === 'provision' && provisioning) {
+          // Without this, anyone could knock a connected device off by reusing its client id.
+          if (devices.has(client.id)) return done(authError(IDENTIFIER_REJECTED, 'client id in use'), false);
+          provisioning.open(client, remoteAddress(client.conn));
+          return done(null, true);
+        }
+        if (typeof result !== 'object') {
+          return done(
+            authError(result === 'provision' ? NOT_AUTHORIZED : result, 'connection refused'),
+            false,
+          );
+        }
+        const policy = await policyFor(result);
+        const will = (client as { _will?: { topic: string; retain?: boolean } })._will;
+        if (will && !mayPublish(policy, will.topic, { retain: will.retain === true })) {
+          return done(authError(NOT_AUTHORIZED, 'will topic not allowed'), false);
+        }
+        devices.set(client.id, { client, device: result });
+        policies.set(client, policy);
+        done(null, true);
+      };
+      answer().catch((err: unknown) => {
+        opts.logger.error({ err, clientId: client.id }, 'device authentication failed');
+        done(authError(SERVER_UNAVAILABLE, 'registry unavailable'), false);
+      });
     },
     authorizePublish: (client, packet, done) => {
-      if (client && devicePublishAllowed(packet.topic) && devices.has(client.id)) return done(null);
+      if (client && provisioning?.isProvisioning(client))
+        return done(provisioning.acceptPublish(client, packet));
+      // Looked up by client object, not id: a will is published after the client left.
+      const policy = client ? policies.get(client) : undefined;
+      if (policy && mayPublish(policy, packet.topic, { retain: packet.retain })) return done(null);
       done(new Error('publish not allowed'));
     },
     authorizeSubscribe: (client, sub, done) => {
       // A null subscription makes aedes answer SUBACK 0x80 for this filter.
-      done(null, devices.has(client.id) && deviceSubscribeAllowed(sub.topic) ? sub : null);
+      const policy = policies.get(client);
+      const allowed = provisioning?.isProvisioning(client)
+        ? provisionSubscribeAllowed(sub.topic)
+        : isDevice(client) && policy !== undefined && maySubscribe(policy, sub.topic);
+      done(null, allowed ? sub : null);
     },
+    // Provision requests are answered by the broker itself and never routed to subscribers
+    // (none may subscribe to them today; this holds if topic rules ever widen).
+    authorizeForward: (_client, packet) => (packet.topic === PROVISION_REQUEST_TOPIC ? null : packet),
   });
-  broker.on('clientDisconnect', (client) => devices.delete(client.id));
+  const isDevice = (client: { id: string }) => devices.get(client.id)?.client === client;
+  const policies = new WeakMap<object, CompiledPolicy>();
+
+  /**
+   * The device's least-privilege topic policy: its class's policy (ThingsBoard's device topics
+   * by default) with the device's own name, id, tenant and attributes substituted.
+   */
+  async function policyFor(device: AuthenticatedDevice): Promise<CompiledPolicy> {
+    const ctx = await loadPolicyContext(opts.db, device.deviceId);
+    return compilePolicy(parsePolicy(ctx?.policy ?? null), {
+      tenant: device.tenantId,
+      deviceId: device.deviceId,
+      deviceName: device.deviceName,
+      attributes: ctx?.attributes ?? {},
+    });
+  }
+
+  /**
+   * Who is connecting: a device (by certificate, access token, or MQTT basic credentials), a
+   * ThingsBoard provisioning session, or a CONNACK refusal code.
+   */
+  async function identify(
+    clientId: string,
+    username: string | undefined,
+    password: string | undefined,
+    chain: Uint8Array[],
+  ): Promise<AuthenticatedDevice | 'provision' | number> {
+    if (!username && chain.length > 0 && opts.authenticateCertificate) {
+      const outcome = await opts.authenticateCertificate(chain);
+      if (outcome.ok) return outcome.device;
+      return outcome.retryable ? SERVER_UNAVAILABLE : NOT_AUTHORIZED;
+    }
+    if (isProvisioningConnect(username, chain.length > 0)) {
+      // A device provisioned with MQTT basic "client id only" credentials also sends nothing else.
+      if (!username) {
+        const device = await credentials.byBasic(clientId, undefined, password);
+        if (device) return device;
+      }
+      return 'provision';
+    }
+    if (!username) return NOT_AUTHORIZED;
+    const device =
+      (await credentials.byToken(username)) ?? (await credentials.byBasic(clientId, username, password));
+    return device ?? BAD_USERNAME_OR_PASSWORD;
+  }
+  broker.on('clientDisconnect', (client) => {
+    if (isDevice(client)) devices.delete(client.id);
+  });
 
   const plain = createServer((socket) => broker.handle(socket));
   const secure = createTlsServer(
@@ -99,7 +193,7 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
   opts.logger.info({ ports }, 'MQTT broker listening');
 
   return {
-    deviceOf: (clientId) => devices.get(clientId),
+    deviceOf: (clientId) => devices.get(clientId)?.device,
     ports,
     close: async () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -111,6 +205,12 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
 async function listen(server: Server, port: number, host: string): Promise<void> {
   server.listen(port, host);
   await once(server, 'listening');
+}
+
+/** The client's IP address (no port: it changes per connection), for per-source limits. */
+function remoteAddress(conn: unknown): string {
+  const address = (conn as { remoteAddress?: unknown } | undefined)?.remoteAddress;
+  return typeof address === 'string' ? address : 'unknown';
 }
 
 function portOf(server: Server): number {

@@ -1,28 +1,84 @@
 import type { Kysely } from 'kysely';
 import { type AuthenticatedDevice, findDeviceByCredential } from '../../registry/devices';
 import type { Database } from '../../registry/schema';
-import { sha256Hex } from '../../registry/secrets';
+import { mqttBasicLookupKey, sha256Hex, verifyPassword } from '../../registry/secrets';
 
 /**
  * Resolves a device from the credentials of an MQTT CONNECT, straight from the registry:
  * Temporal is never on an already-provisioned device's connect path. A short positive cache
- * absorbs reconnect storms; misses are not cached so a just-created device gets in at once.
+ * absorbs reconnect storms (and spares the scrypt check of MQTT basic passwords); misses are
+ * not cached so a just-provisioned device gets in at once.
  */
 export function createDeviceAuthenticator(db: Kysely<Database>, ttlMs = 5_000) {
   const cache = new Map<string, { device: AuthenticatedDevice; until: number }>();
-  return async function authenticateToken(
-    token: string,
-    now = Date.now(),
-  ): Promise<AuthenticatedDevice | undefined> {
-    const hash = sha256Hex(token);
-    const hit = cache.get(hash);
-    if (hit && hit.until > now) return hit.device;
-    cache.delete(hash);
-    const device = await findDeviceByCredential(db, 'ACCESS_TOKEN', hash);
-    if (device) {
-      if (cache.size > 10_000) cache.clear();
-      cache.set(hash, { device, until: now + ttlMs });
-    }
+  const remember = (key: string, device: AuthenticatedDevice | undefined, now: number) => {
+    if (!device) return device;
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, { device, until: now + ttlMs });
     return device;
   };
+  const cached = (key: string, now: number) => {
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return hit.device;
+    cache.delete(key);
+    return undefined;
+  };
+
+  /** ThingsBoard access token, sent as the MQTT username. */
+  async function byToken(token: string, now = Date.now()): Promise<AuthenticatedDevice | undefined> {
+    const hash = sha256Hex(token);
+    return (
+      cached(`t:${hash}`, now) ??
+      remember(`t:${hash}`, await findDeviceByCredential(db, 'ACCESS_TOKEN', hash), now)
+    );
+  }
+
+  /**
+   * ThingsBoard MQTT basic credentials: (client id, username, password), (username, password)
+   * or the client id alone, as provisioned. A stored password must match (scrypt, constant
+   * time); a credential provisioned without one accepts no password.
+   */
+  async function byBasic(
+    clientId: string,
+    username: string | undefined,
+    password: string | undefined,
+    now = Date.now(),
+  ): Promise<AuthenticatedDevice | undefined> {
+    const cacheKey = `b:${sha256Hex(JSON.stringify([clientId, username ?? null, password ?? null]))}`;
+    const hit = cached(cacheKey, now);
+    if (hit) return hit;
+    const keys = username
+      ? [mqttBasicLookupKey(clientId, username), mqttBasicLookupKey(null, username)]
+      : [mqttBasicLookupKey(clientId, null)];
+    const rows = await db
+      .selectFrom('device_credentials as c')
+      .innerJoin('devices as d', 'd.id', 'c.device_id')
+      .select([
+        'd.tenant_id as tenantId',
+        'd.id as deviceId',
+        'd.name as deviceName',
+        'c.secret_hash as secretHash',
+      ])
+      .where('c.type', '=', 'MQTT_BASIC')
+      .where('c.lookup_key', 'in', keys)
+      .where('c.status', '=', 'active')
+      .where('d.status', '=', 'active')
+      .execute();
+    for (const row of rows) {
+      const ok = row.secretHash
+        ? password !== undefined && (await verifyPassword(password, row.secretHash))
+        : !password;
+      if (ok)
+        return remember(
+          cacheKey,
+          { tenantId: row.tenantId, deviceId: row.deviceId, deviceName: row.deviceName },
+          now,
+        );
+    }
+    return undefined;
+  }
+
+  return { byToken, byBasic };
 }
+
+export type DeviceAuthenticator = ReturnType<typeof createDeviceAuthenticator>;

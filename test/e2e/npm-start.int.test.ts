@@ -81,6 +81,7 @@ describe('npm start (all in one, embedded defaults)', () => {
       TEMPORAL_DEV_PORT: await freePort(),
       TEMPORAL_DEV_UI_PORT: await freePort(),
       DEVICE_HTTPS_PORT: await freePort(),
+      COAP_PORT: await freePort(),
     };
     const env = {
       DATA_DIR: dataDir,

@@ -99,29 +99,31 @@ describe('embedded MQTT broker', () => {
     expect((await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, {})).code).toBe(5);
   });
 
-  it('grants only the device’s own topics and refuses wildcard escapes and $SYS', async () => {
+  it('grants the default (ThingsBoard) device topics only, and refuses wildcard escapes and $SYS', async () => {
     const { client } = await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, { username: token });
     const codes = await subackCodes(client, [
       'v1/devices/me/attributes',
       'v1/devices/other/x',
       '#',
       '$SYS/#',
+      'v1/devices/me/rpc/request/+',
+      // Wider than what the policy grants (it would include the device's own telemetry).
       'v1/devices/me/#',
     ]);
-    expect(codes).toEqual([0, 128, 128, 128, 0]);
+    expect(codes).toEqual([0, 128, 128, 128, 0, 128]);
     await client.endAsync();
   });
 
   it('delivers a device’s own messages but drops publishes to foreign topics', async () => {
     const { client: listener } = await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, { username: token });
-    await subackCodes(listener, ['v1/devices/me/telemetry']);
+    await subackCodes(listener, ['v1/devices/me/attributes']);
     const received: string[] = [];
     listener.on('message', (topic) => received.push(topic));
     const { client: sender } = await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, { username: token });
-    await sender.publishAsync('v1/devices/me/telemetry', '{"t":1}', { qos: 1 });
+    await sender.publishAsync('v1/devices/me/attributes', '{"t":1}', { qos: 1 });
     await sender.publishAsync('v1/devices/other/telemetry', '{"t":2}', { qos: 0 }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 300));
-    expect(received).toEqual(['v1/devices/me/telemetry']);
+    expect(received).toEqual(['v1/devices/me/attributes']);
     await Promise.all([listener.endAsync(), sender.endAsync(true)]);
   });
 });

@@ -60,6 +60,7 @@ export async function startTestEdge(
       clockSkewSeconds: 60,
       taskQueue: p.taskQueue,
       trustStore: { ttlMs: 2_000, missReloadIntervalMs: 0 },
+      provisioning: { perSource: { perSecond: 10_000, burst: 10_000 }, coapPort: 0 },
       jitp: {
         holdTimeoutMs: jitp.holdTimeoutMs ?? 20_000,
         perCa: jitp.perCa ?? { perSecond: 1000, burst: 1000 },

@@ -1,6 +1,10 @@
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
+import { RateLimiter } from '../../api/edge/rate-limit';
 import { createApp } from '../../api/http/app';
+import { parseKek } from '../../pki/issuing/key-envelope';
+import { randomBytes } from 'node:crypto';
+import { createProvisionHandler } from '../../api/provisioning/provision';
 import type { Role } from '../../domain/roles';
 import { createApiKey } from '../../registry/api-keys';
 import { pingRegistry, type Registry } from '../../registry/connect';
@@ -35,9 +39,20 @@ async function tenantWithKeys(registry: Registry, name: string): Promise<TestTen
 /** The HTTP edge over a real registry, a real worker and the real Temporal dev server. */
 export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform> {
   const registry = await freshRegistry(dialect);
-  const worker = await startTestWorker(registry.db);
+  const kek = parseKek(randomBytes(32).toString('base64'));
+  const worker = await startTestWorker(registry.db, { kek, deviceCertificateDays: 30 });
   const client = await testClient();
+  const provision = createProvisionHandler({
+    db: registry.db,
+    client,
+    taskQueue: worker.taskQueue,
+    answerTimeoutMs: 30_000,
+    perSource: new RateLimiter({ perSecond: 10_000, burst: 10_000 }),
+    logger: pino({ level: 'silent' }),
+  });
   const app = createApp({
+    provision,
+    kek,
     db: registry.db,
     temporal: { client, taskQueue: worker.taskQueue },
     workflowAnswerTimeoutMs: 30_000,

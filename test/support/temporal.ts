@@ -3,7 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities';
+import { type ActivityDeps, createActivities } from '../../activities';
 import type { Database } from '../../registry/schema';
 import { ensureSearchAttributes } from '../../runtime/search-attributes';
 
@@ -33,6 +33,7 @@ export async function testClient(): Promise<Client> {
  */
 export async function startTestWorker(
   db: Kysely<Database>,
+  activityDeps: Omit<ActivityDeps, 'db'> = {},
 ): Promise<{ taskQueue: string; stop(): Promise<void> }> {
   quietSdkLogs();
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
@@ -42,7 +43,7 @@ export async function startTestWorker(
     namespace: NAMESPACE,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ db }),
+    activities: createActivities({ db, ...activityDeps }),
   });
   const running = worker.run();
   return {

@@ -192,3 +192,38 @@ export const deviceHistoryRoute = createRoute({
     404: problem('No such device'),
   },
 });
+
+export const importCsvRoute = createRoute({
+  method: 'post',
+  path: '/api/devices/import',
+  tags: ['devices'],
+  summary: 'Pre-provision devices from CSV (columns name,type,label; type = device profile name)',
+  security,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'text/csv': { schema: z.string().openapi({ example: 'name,type,label\nsensor-1,thermo,Boiler' }) },
+      },
+    },
+  },
+  responses: {
+    200: json(
+      z.object({
+        created: z.number().int(),
+        failed: z.number().int(),
+        rows: z.array(
+          z.object({
+            row: z.number().int(),
+            name: z.string(),
+            status: z.enum(['created', 'failed']),
+            deviceId: z.string().optional(),
+            error: z.object({ code: z.string(), detail: z.string() }).optional(),
+          }),
+        ),
+      }),
+      'A result per row (row numbers count the header as 1)',
+    ),
+    ...problemResponses,
+  },
+});

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { CertflowError } from '../../../domain/errors';
 import { getDeviceById, listDevices, toDeviceView } from '../../../registry/devices';
 import { createDevice, createDevicesInBulk, type CreateDeviceDeps } from '../../commands/create-devices';
+import { importDevicesCsv } from '../../commands/import-csv';
 import { listDeviceAudit, listDeviceWorkflows } from '../../queries/device-history';
 import { rolesByMethod } from '../auth';
 import type { AppDeps, AppEnv } from '../context';
@@ -10,6 +11,7 @@ import {
   createDeviceRoute,
   deviceHistoryRoute,
   getDeviceRoute,
+  importCsvRoute,
   listDevicesRoute,
 } from './contract';
 
@@ -39,6 +41,24 @@ export function registerDeviceRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): v
     const created = results.filter((r) => r.status === 'created').length;
     return c.json({ created, failed: results.length - created, results }, 200);
   });
+
+  // Registered as a plain route (the body is CSV text, not JSON), documented by its contract.
+  app.post(importCsvRoute.path, async (c) => {
+    if (!/^text\/csv\b/i.test(c.req.header('content-type') ?? '')) {
+      throw new CertflowError('VALIDATION_FAILED', 'send the CSV with content-type text/csv');
+    }
+    const key = c.get('apiKey');
+    const rows = await importDevicesCsv(
+      deps.db,
+      commands,
+      key.tenant_id,
+      `api-key:${key.id}`,
+      await c.req.text(),
+    );
+    const created = rows.filter((r) => r.status === 'created').length;
+    return c.json({ created, failed: rows.length - created, rows }, 200);
+  });
+  app.openAPIRegistry.registerPath(importCsvRoute);
 
   app.openapi(listDevicesRoute, async (c) => {
     const { limit, after } = c.req.valid('query');

@@ -1,0 +1,68 @@
+import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AuditActivities } from '../activities/audit';
+import type { ClaimActivities } from '../activities/claims';
+import type { IssuanceActivities } from '../activities/issuance';
+import type { ClaimWorkflowInput, ClaimWorkflowResult } from '../domain/provisioning';
+import { deviceSearchAttribute } from './definitions';
+
+const { claimDevice, issueCertificateFromCsr, recordAuditEvent } = proxyActivities<
+  ClaimActivities & IssuanceActivities & AuditActivities
+>({
+  // The device waits on its connection for the answer: retry registry hiccups quickly.
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds' },
+});
+
+/**
+ * Provisions a device that presented its profile's provision key and secret (ThingsBoard
+ * claim provisioning). The edge has checked the secret and hashed every device secret, so
+ * the history holds no secret in clear. Steps: claim the device under the profile's strategy
+ * (with its credential), sign its CSR if it sent one, record the audit event.
+ */
+export async function provisionClaimDeviceWorkflow(input: ClaimWorkflowInput): Promise<ClaimWorkflowResult> {
+  const { runId, workflowId } = workflowInfo();
+  const claim = await claimDevice({ ...input, runId, createdByWorkflow: workflowId });
+  // The device may have existed (pre-provisioned): make the history findable by its real id.
+  if (claim.deviceId !== input.newDeviceId)
+    upsertSearchAttributes([{ key: deviceSearchAttribute, value: claim.deviceId }]);
+  let certificateChainPem: string | undefined;
+  let certificate: { serialHex: string; fingerprintSha256: string; notAfter: string } | undefined;
+  if (input.credential.type === 'CSR') {
+    const issued = await issueCertificateFromCsr({
+      tenantId: input.tenantId,
+      deviceId: claim.deviceId,
+      deviceName: claim.deviceName,
+      issuingCaId: input.profile.issuingCaId,
+      csrPem: input.credential.csrPem,
+      runId,
+    });
+    certificateChainPem = issued.certificateChainPem;
+    certificate = {
+      serialHex: issued.serialHex,
+      fingerprintSha256: issued.fingerprintSha256,
+      notAfter: issued.notAfter,
+    };
+  }
+  await recordAuditEvent({
+    tenantId: input.tenantId,
+    eventKey: `device.provisioned/${claim.deviceId}/${runId}`,
+    type: 'device.provisioned',
+    actor: `profile:${input.profile.id}`,
+    deviceId: claim.deviceId,
+    data: {
+      via: input.transport,
+      method: 'provision-key',
+      name: claim.deviceName,
+      created: claim.created,
+      credentialsType: input.credential.type,
+      revokedCredentials: claim.revokedCredentials,
+      ...(certificate ? { certificate } : {}),
+    },
+  });
+  return {
+    deviceId: claim.deviceId,
+    deviceName: claim.deviceName,
+    created: claim.created,
+    certificateChainPem,
+  };
+}
