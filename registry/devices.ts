@@ -254,13 +254,15 @@ export function toDeviceView(row: DeviceRow): DeviceView {
 }
 
 export interface CertificateDevice extends AuthenticatedDevice {
-  notAfter: string;
+  /** Null for a credential provisioned by hash only (no certificate stored). */
+  notAfter: string | null;
   caStatus: string | null;
 }
 
 /**
  * The device whose active X.509 credential is this exact certificate (by SHA-256), with what
  * the edge must still check on every connect: certificate expiry and the issuing CA's status.
+ * Credentials provisioned by hash have no stored certificate; the caller checks the presented one.
  */
 export async function findDeviceByCertificate(
   db: Kysely<Database>,
@@ -269,21 +271,32 @@ export async function findDeviceByCertificate(
   return db
     .selectFrom('device_credentials as c')
     .innerJoin('devices as d', 'd.id', 'c.device_id')
-    .innerJoin('certificates as cert', 'cert.id', 'c.certificate_id')
+    .leftJoin('certificates as cert', 'cert.id', 'c.certificate_id')
     .leftJoin('ca_certificates as ca', 'ca.id', 'cert.issuer_ca_id')
     .select([
       'd.tenant_id as tenantId',
       'd.id as deviceId',
       'd.name as deviceName',
       'cert.not_after as notAfter',
+      'cert.status as certificateStatus',
       'ca.status as caStatus',
     ])
     .where('c.type', '=', 'X509_CERTIFICATE')
     .where('c.lookup_key', '=', fingerprintSha256)
     .where('c.status', '=', 'active')
     .where('d.status', '=', 'active')
-    .where('cert.status', '=', 'active')
-    .executeTakeFirst();
+    .executeTakeFirst()
+    .then((row) =>
+      row && (row.certificateStatus === null || row.certificateStatus === 'active')
+        ? {
+            tenantId: row.tenantId,
+            deviceId: row.deviceId,
+            deviceName: row.deviceName,
+            notAfter: row.notAfter,
+            caStatus: row.caStatus,
+          }
+        : undefined,
+    );
 }
 
 /** What a connection's topic policy is compiled from: the class policy and the device's attributes. */

@@ -1,6 +1,6 @@
 import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ProvisionedDevice, ProvisionX509Input } from '../../domain/device';
@@ -64,12 +64,18 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
   const known = new Map<string, { device: ProvisionedDevice; until: number }>();
   const knownTtlMs = deps.knownTtlMs ?? 5_000;
 
-  async function lookupKnown(fingerprint: string, at: Date): Promise<ProvisionedDevice | undefined> {
+  async function lookupKnown(
+    fingerprint: string,
+    leaf: Uint8Array,
+    at: Date,
+  ): Promise<ProvisionedDevice | undefined> {
     const hit = known.get(fingerprint);
     if (hit && hit.until > at.getTime()) return hit.device;
     const row = await findDeviceByCertificate(deps.db, fingerprint);
     if (!row) return undefined;
-    if (Date.parse(row.notAfter) <= at.getTime())
+    // Provisioned by hash: no stored certificate, so the presented one's window counts.
+    const notAfter = row.notAfter ?? new X509Certificate(leaf).validTo;
+    if (Date.parse(notAfter) <= at.getTime())
       throw new CertflowError('JITP_CHAIN_INVALID', 'CHAIN_EXPIRED: the device certificate has expired');
     if (row.caStatus !== null && row.caStatus !== 'active')
       throw new CertflowError('JITP_CA_INACTIVE', `the issuing CA is ${row.caStatus}`);
@@ -141,7 +147,7 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
       return refusal(new CertflowError('DEVICE_CERTIFICATE_REQUIRED', 'no client certificate was presented'));
     const fingerprint = createHash('sha256').update(leaf).digest('hex');
     try {
-      const device = await lookupKnown(fingerprint, at);
+      const device = await lookupKnown(fingerprint, leaf, at);
       if (device) return { ok: true, device, provisioned: false };
       const created = await provision(chain, fingerprint, at);
       known.set(fingerprint, { device: created, until: at.getTime() + knownTtlMs });
