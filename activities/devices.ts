@@ -25,6 +25,7 @@ export function createDeviceActivities({ db }: DeviceActivityDeps) {
           tags: input.tags,
           attributes: input.attributes,
           accessTokenHash: input.accessTokenHash,
+          gatewayId: input.gatewayId,
           createdByWorkflow: input.createdByWorkflow,
         });
         return toDeviceView(row);

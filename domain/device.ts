@@ -63,6 +63,8 @@ export interface CreateDeviceInput {
   attributes?: Record<string, string | number | boolean>;
   /** SHA-256 of the device's access token, if it gets one; never the token itself. */
   accessTokenHash?: string | null;
+  /** The gateway the device sits behind (created by gateway provisioning). */
+  gatewayId?: string | null;
   /** Who asked: `api-key:<id>`, `cli`, … recorded in the audit trail. */
   requestedBy: string;
 }

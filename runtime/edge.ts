@@ -13,6 +13,7 @@ import { startExternalProvisioning } from '../api/provisioning/mqtt-external';
 import { createProvisionHandler } from '../api/provisioning/provision';
 import { createDeviceApp } from '../api/http/device-app';
 import { type EmbeddedBroker, startBroker } from '../api/mqtt/broker';
+import { createGatewayHandler } from '../api/mqtt/gateway';
 import { PublicKeyCache } from '../pki/chain';
 import type { Kek } from '../pki/issuing/key-envelope';
 import { ensureServerIdentity } from '../pki/server-identity';
@@ -119,6 +120,11 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     tls: identity,
     authenticateCertificate,
     provision,
+    gateway: createGatewayHandler({
+      db,
+      logger,
+      create: { client, taskQueue: settings.taskQueue, answerTimeoutMs: settings.workflowAnswerTimeoutMs },
+    }),
   });
   const coap = await startCoapProvisioning({
     host: settings.host,

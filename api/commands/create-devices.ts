@@ -18,6 +18,8 @@ export interface DeviceRequest {
   profileId?: string | null;
   tags?: string[];
   attributes?: Record<string, string | number | boolean>;
+  /** The gateway the device sits behind (set by gateway provisioning, not by operators). */
+  gatewayId?: string | null;
   /** Give the device an access token: supplied by the caller, or generated when `token` is absent. */
   accessToken?: { token?: string };
 }
@@ -61,6 +63,7 @@ export async function createDevice(
     tags: req.tags ?? [],
     attributes: req.attributes ?? {},
     accessTokenHash: token === undefined ? null : sha256Hex(token),
+    gatewayId: req.gatewayId ?? null,
     requestedBy,
   };
   const workflowId = createDeviceWorkflowId(tenantId, req.name);

@@ -16,6 +16,8 @@ import type { CertificateAuthenticator } from '../edge/first-connect';
 import { presentedChain } from '../edge/peer-chain';
 import type { ProvisionHandler } from '../provisioning/handler';
 import { createDeviceAuthenticator } from './device-auth';
+import { GATEWAY_CONNECT_TOPIC, type GatewayHandler } from './gateway';
+import { clientIdProblem, toDevice, toInternal } from './me-topics';
 import {
   createProvisioningSessions,
   isProvisioningConnect,
@@ -45,6 +47,8 @@ export interface BrokerOptions {
    */
   provision?: ProvisionHandler;
   provisionLimits?: ProvisionLimits;
+  /** Gateway provisioning on v1/gateway/connect (for devices whose policy allows that topic). */
+  gateway?: GatewayHandler;
 }
 
 export interface EmbeddedBroker {
@@ -84,6 +88,8 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, passwordBuffer, done) => {
+      if (clientIdProblem(client.id))
+        return done(authError(IDENTIFIER_REJECTED, 'client id not accepted'), false);
       const chain = presentedChain(client.conn);
       const password = passwordBuffer?.toString('utf8');
       const answer = async (): Promise<void> => {
@@ -106,7 +112,7 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
           return done(authError(NOT_AUTHORIZED, 'will topic not allowed'), false);
         }
         devices.set(client.id, { client, device: result });
-        policies.set(client, policy);
+        policies.set(client, { policy, deviceId: result.deviceId });
         done(null, true);
       };
       answer().catch((err: unknown) => {
@@ -118,24 +124,41 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
       if (client && provisioning?.isProvisioning(client))
         return done(provisioning.acceptPublish(client, packet));
       // Looked up by client object, not id: a will is published after the client left.
-      const policy = client ? policies.get(client) : undefined;
-      if (policy && mayPublish(policy, packet.topic, { retain: packet.retain })) return done(null);
-      done(new Error('publish not allowed'));
+      const grant = client ? policies.get(client) : undefined;
+      if (!grant || !mayPublish(grant.policy, packet.topic, { retain: packet.retain })) {
+        return done(new Error('publish not allowed'));
+      }
+      if (packet.topic === GATEWAY_CONNECT_TOPIC && opts.gateway) {
+        const device = client ? devices.get(client.id)?.device : undefined;
+        if (device) {
+          opts.gateway(device, Buffer.from(packet.payload)).catch((err: unknown) => {
+            opts.logger.error({ err, gateway: device.deviceId }, 'gateway connect failed');
+          });
+        }
+      }
+      packet.topic = toInternal(packet.topic, grant.deviceId);
+      done(null);
     },
     authorizeSubscribe: (client, sub, done) => {
       // A null subscription makes aedes answer SUBACK 0x80 for this filter.
-      const policy = policies.get(client);
-      const allowed = provisioning?.isProvisioning(client)
-        ? provisionSubscribeAllowed(sub.topic)
-        : isDevice(client) && policy !== undefined && maySubscribe(policy, sub.topic);
-      done(null, allowed ? sub : null);
+      if (provisioning?.isProvisioning(client))
+        return done(null, provisionSubscribeAllowed(sub.topic) ? sub : null);
+      const grant = policies.get(client);
+      const allowed = isDevice(client) && grant !== undefined && maySubscribe(grant.policy, sub.topic);
+      done(null, allowed && grant ? { ...sub, topic: toInternal(sub.topic, grant.deviceId) } : null);
     },
     // Provision requests are answered by the broker itself and never routed to subscribers
     // (none may subscribe to them today; this holds if topic rules ever widen).
-    authorizeForward: (_client, packet) => (packet.topic === PROVISION_REQUEST_TOPIC ? null : packet),
+    authorizeForward: (client, packet) => {
+      // Control messages the broker handles itself are never routed to subscribers.
+      if (packet.topic === PROVISION_REQUEST_TOPIC || packet.topic === GATEWAY_CONNECT_TOPIC) return null;
+      const topic = toDevice(packet.topic, policies.get(client)?.deviceId);
+      if (topic === undefined) return null;
+      return topic === packet.topic ? packet : { ...packet, topic };
+    },
   });
   const isDevice = (client: { id: string }) => devices.get(client.id)?.client === client;
-  const policies = new WeakMap<object, CompiledPolicy>();
+  const policies = new WeakMap<object, { policy: CompiledPolicy; deviceId: string }>();
 
   /**
    * The device's least-privilege topic policy: its class's policy (ThingsBoard's device topics

@@ -46,6 +46,7 @@ describe('embedded MQTT broker', () => {
   let identity: ServerIdentity;
   let dir: string;
   const token = 'a-device-token-of-decent-length';
+  const otherToken = 'another-device-token-of-decent-length';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'certflow-broker-'));
@@ -57,6 +58,13 @@ describe('embedded MQTT broker', () => {
       name: 'mqtt-dev',
       createdByWorkflow: 'test',
       accessTokenHash: sha256Hex(token),
+    });
+    await insertDevice(registry.db, {
+      id: newId(),
+      tenantId: tenant.id,
+      name: 'mqtt-dev-2',
+      createdByWorkflow: 'test',
+      accessTokenHash: sha256Hex(otherToken),
     });
     identity = await ensureServerIdentity(join(dir, 'tls'), ['localhost', '127.0.0.1']);
     broker = await startBroker({
@@ -82,6 +90,37 @@ describe('embedded MQTT broker', () => {
     expect(code).toBe(0);
     expect(broker.deviceOf('c1')?.deviceName).toBe('mqtt-dev');
     await client.endAsync();
+  });
+
+  it('keeps each device’s v1/devices/me topics its own', async () => {
+    const { client: a } = await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, {
+      username: token,
+      clientId: 'me-a',
+    });
+    const { client: b } = await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, {
+      username: otherToken,
+      clientId: 'me-b',
+    });
+    const heardA: string[] = [];
+    const heardB: string[] = [];
+    a.on('message', (topic, payload) => heardA.push(`${topic} ${payload.toString()}`));
+    b.on('message', (topic, payload) => heardB.push(`${topic} ${payload.toString()}`));
+    await subackCodes(a, ['v1/devices/me/attributes']);
+    await subackCodes(b, ['v1/devices/me/attributes']);
+    await a.publishAsync('v1/devices/me/attributes', 'from-a', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heardA).toEqual(['v1/devices/me/attributes from-a']);
+    expect(heardB).toEqual([]);
+    await Promise.all([a.endAsync(), b.endAsync()]);
+  });
+
+  it('refuses client ids with topic syntax, control characters or huge lengths (CONNACK 2)', async () => {
+    for (const clientId of ['a+b', 'a#', 'a/b', '$sys', 'nul\u0000', 'x'.repeat(129)]) {
+      expect({
+        clientId,
+        code: (await connect(`mqtt://127.0.0.1:${broker.ports.plain}`, { username: token, clientId })).code,
+      }).toEqual({ clientId, code: 2 });
+    }
   });
 
   it('accepts the same device over TLS, verifying the server against the platform CA', async () => {

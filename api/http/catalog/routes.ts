@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { CertflowError } from '../../../domain/errors';
+import { parsePolicy } from '../../../domain/policy';
 import {
   type CatalogTable,
   createCatalogItem,
@@ -40,12 +41,27 @@ const resources = [
     table: 'device_classes',
     schemaName: 'DeviceClass',
     body: z.object({ name: Name, policy: z.record(z.string(), z.unknown()).optional() }).strict(),
+    // A policy is validated before it is stored (a broken one would refuse every connect).
     toRow: (b: Record<string, unknown>) => ({
       name: b.name as string,
-      policy: JSON.stringify(b.policy ?? {}),
+      policy: JSON.stringify(checkedPolicy(b.policy)),
     }),
   },
 ] as const;
+
+function checkedPolicy(policy: unknown): unknown {
+  if (policy === undefined || policy === null) return {};
+  try {
+    parsePolicy(policy);
+  } catch (err) {
+    if (err instanceof CertflowError) {
+      const fields = err.fieldErrors.map((f) => ({ field: `policy.${f.field}`, message: f.message }));
+      throw new CertflowError('VALIDATION_FAILED', `invalid policy: ${err.message}`, fields);
+    }
+    throw err;
+  }
+  return policy;
+}
 
 function view(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
