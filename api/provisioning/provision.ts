@@ -80,6 +80,10 @@ export function createProvisionHandler(deps: ProvisionDeps): ProvisionHandler {
     }
     const credential = await prepareCredential(req);
     const deviceName = req.deviceName ?? `device-${randomBytes(6).toString('hex')}`;
+    // The name becomes the certificate's CN, which X.509 caps at 64 characters.
+    if (type === 'CSR' && deviceName.length > 64) {
+      throw new ProvisionError('PROVISION_BAD_REQUEST', 'deviceName must be at most 64 characters for a certificate');
+    }
     const result = await runClaim(profile, deviceName, credential.stored, transport);
     return {
       status: 'SUCCESS',
