@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { searchAttributes } from '../domain/ids';
 
 /** Typed keys of certflow's custom search attributes (registered as Keyword). */
@@ -10,3 +10,11 @@ export const deviceSearchAttribute = defineSearchAttributeKey(
   searchAttributes.device,
   SearchAttributeType.KEYWORD,
 );
+
+/** The search attributes every device workflow starts with, so its history is found by device. */
+export function deviceSearchAttributes(tenantId: string, deviceId: string): TypedSearchAttributes {
+  return new TypedSearchAttributes([
+    { key: tenantSearchAttribute, value: tenantId },
+    { key: deviceSearchAttribute, value: deviceId },
+  ]);
+}

@@ -1,11 +1,10 @@
 import { type Client } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import type { CreateDeviceInput, DeviceView } from '../../domain/device';
 import { CertflowError, type ErrorCode } from '../../domain/errors';
 import { createDeviceWorkflowId } from '../../domain/ids';
 import { newId } from '../../registry/ids';
 import { randomSecret, sha256Hex } from '../../registry/secrets';
-import { deviceSearchAttribute, tenantSearchAttribute } from '../../workflows/definitions';
+import { deviceSearchAttributes } from '../../workflows/definitions';
 import { asCertflowError } from '../failures';
 import { awaitAnswer } from './workflow-answer';
 
@@ -71,10 +70,7 @@ export async function createDevice(
     workflowId,
     taskQueue: deps.taskQueue,
     args: [input],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: tenantSearchAttribute, value: tenantId },
-      { key: deviceSearchAttribute, value: deviceId },
-    ]),
+    typedSearchAttributes: deviceSearchAttributes(tenantId, deviceId),
   });
   const device = await awaitAnswer<DeviceView>(handle, deps.answerTimeoutMs);
   return { device, workflowId, ...(generated ? { accessToken: generated } : {}) };

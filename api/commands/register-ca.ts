@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { type CaStatus, type JitpSettings, namePatternProblem } from '../../domain/ca';
+import { type CaStatus, defaultJitpSettings, type JitpSettings, namePatternProblem } from '../../domain/ca';
 import { CertflowError } from '../../domain/errors';
 import { checkCaCertificate, checkVerificationCertificate } from '../../pki/ca-registration';
 import { getCatalogItem } from '../../registry/catalog';
@@ -28,15 +28,7 @@ export async function registerCa(
   if (!code) throw new CertflowError('CA_REGISTRATION_CODE_MISSING', 'POST /api/cas/registration-code first');
   const { cert, facts } = checkCaCertificate(req.caCertificate, now);
   checkVerificationCertificate(cert, req.verificationCertificate, code);
-  const jitp = req.jitp ?? {
-    enabled: false,
-    productId: null,
-    cohortId: null,
-    deviceClassId: null,
-    tags: [],
-    descriptionTemplate: null,
-    deviceNamePattern: null,
-  };
+  const jitp = req.jitp ?? defaultJitpSettings;
   await assertJitpSettings(db, tenantId, jitp);
   return insertCa(db, {
     tenantId,

@@ -1,5 +1,4 @@
 import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -12,7 +11,7 @@ import { validateDeviceChain } from '../../pki/device-chain';
 import { findDeviceByCertificate } from '../../registry/devices';
 import { newId } from '../../registry/ids';
 import type { Database } from '../../registry/schema';
-import { deviceSearchAttribute, tenantSearchAttribute } from '../../workflows/definitions';
+import { deviceSearchAttributes } from '../../workflows/definitions';
 import { awaitAnswer } from '../commands/workflow-answer';
 import { asCertflowError } from '../failures';
 import { type RateLimiter, takeAll } from './rate-limit';
@@ -132,10 +131,7 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
       args: [input],
       // Concurrent first connects of one device attach to the run already going.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: tenantSearchAttribute, value: ca.tenantId },
-        { key: deviceSearchAttribute, value: input.deviceId },
-      ]),
+      typedSearchAttributes: deviceSearchAttributes(ca.tenantId, input.deviceId),
     });
     return awaitAnswer<ProvisionedDevice>(handle, deps.holdTimeoutMs);
   }

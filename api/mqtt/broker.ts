@@ -87,6 +87,13 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
     : undefined;
 
   const broker = await Aedes.createBroker({
+    // Every session is clean: a persistent session (subscriptions, queued messages) is keyed
+    // by client id only, so it could outlive its device's authorisation or be picked up by
+    // another device presenting the same id. Devices resubscribe on connect, as MQTT allows.
+    preConnect: (_client, packet, callback) => {
+      packet.clean = true;
+      callback(null, true);
+    },
     authenticate: (client, username, passwordBuffer, done) => {
       if (clientIdProblem(client.id))
         return done(authError(IDENTIFIER_REJECTED, 'client id not accepted'), false);
@@ -110,6 +117,11 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
         const will = (client as { _will?: { topic: string; retain?: boolean } })._will;
         if (will && !mayPublish(policy, will.topic, { retain: will.retain === true })) {
           return done(authError(NOT_AUTHORIZED, 'will topic not allowed'), false);
+        }
+        const holder = devices.get(client.id);
+        if (holder && holder.device.deviceId !== result.deviceId) {
+          // Another device may not take over (and disconnect) a connected device by its client id.
+          return done(authError(IDENTIFIER_REJECTED, 'client id in use'), false);
         }
         devices.set(client.id, { client, device: result });
         policies.set(client, { policy, deviceId: result.deviceId });
@@ -202,6 +214,22 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
       (await credentials.byToken(username)) ?? (await credentials.byBasic(clientId, username, password));
     return device ?? BAD_USERNAME_OR_PASSWORD;
   }
+  // aedes has no unsubscribe hook: a device's `me` filters were subscribed under their internal
+  // topic, so undo that subscription here once aedes has handled the literal one.
+  broker.on('unsubscribe', (topics, client) => {
+    const grant = policies.get(client);
+    if (!grant) return;
+    const subs = (client as unknown as { subscriptions: Record<string, { func: unknown } | undefined> })
+      .subscriptions;
+    for (const topic of topics) {
+      const internal = toInternal(topic, grant.deviceId);
+      const sub = internal === topic ? undefined : subs[internal];
+      if (!sub) continue;
+      broker.unsubscribe(internal, sub.func as Parameters<typeof broker.unsubscribe>[1], () => {
+        delete subs[internal];
+      });
+    }
+  });
   broker.on('clientDisconnect', (client) => {
     if (isDevice(client)) devices.delete(client.id);
   });

@@ -6,6 +6,7 @@ import {
   type ProvisionRequestWire,
 } from '../../domain/provisioning';
 import { hashPassword, mqttBasicLookupKey, randomSecret, sha256Hex } from '../../registry/secrets';
+import { clientIdProblem } from '../mqtt/me-topics';
 
 export interface PreparedCredential {
   /** What the workflow stores: secrets hashed, never in clear. */
@@ -41,6 +42,9 @@ export async function prepareCredential(req: ProvisionRequestWire): Promise<Prep
         if (v !== null && !TOKEN.test(v))
           throw bad(`${field} must be 1-256 printable ASCII characters without spaces`);
       }
+      // The broker refuses such client ids at CONNECT: do not hand out credentials that cannot work.
+      const idProblem = clientId === null ? undefined : clientIdProblem(clientId);
+      if (idProblem) throw bad(`clientId ${idProblem}`);
       const secretHash = password === null ? null : await hashPassword(password);
       return {
         stored: { type, lookupKey: mqttBasicLookupKey(clientId, username), secretHash },

@@ -1,9 +1,5 @@
 import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
-import {
-  ApplicationFailure,
-  TypedSearchAttributes,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -21,7 +17,7 @@ import {
 import { newId } from '../../registry/ids';
 import { authenticateProvisionKey, type ProfileView } from '../../registry/profiles';
 import type { Database } from '../../registry/schema';
-import { deviceSearchAttribute, tenantSearchAttribute } from '../../workflows/definitions';
+import { deviceSearchAttributes } from '../../workflows/definitions';
 import { awaitAnswer } from '../commands/workflow-answer';
 import { RateLimiter } from '../edge/rate-limit';
 import { prepareCredential } from './credentials';
@@ -82,7 +78,10 @@ export function createProvisionHandler(deps: ProvisionDeps): ProvisionHandler {
     const deviceName = req.deviceName ?? `device-${randomBytes(6).toString('hex')}`;
     // The name becomes the certificate's CN, which X.509 caps at 64 characters.
     if (type === 'CSR' && deviceName.length > 64) {
-      throw new ProvisionError('PROVISION_BAD_REQUEST', 'deviceName must be at most 64 characters for a certificate');
+      throw new ProvisionError(
+        'PROVISION_BAD_REQUEST',
+        'deviceName must be at most 64 characters for a certificate',
+      );
     }
     const result = await runClaim(profile, deviceName, credential.stored, transport);
     return {
@@ -119,10 +118,7 @@ export function createProvisionHandler(deps: ProvisionDeps): ProvisionHandler {
       args: [input],
       // A second device claiming the same name at once must not get the first one's answer.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: tenantSearchAttribute, value: profile.tenantId },
-        { key: deviceSearchAttribute, value: input.newDeviceId },
-      ]),
+      typedSearchAttributes: deviceSearchAttributes(profile.tenantId, input.newDeviceId),
     });
     return awaitAnswer<ClaimWorkflowResult>(handle, deps.answerTimeoutMs);
   }

@@ -1,5 +1,5 @@
 /** Issuing CAs: key envelopes, CSR intake, the Issuer interface and its software implementation. */
-export { IssuingError, issuingErrorCatalogue, type IssuingErrorCode } from './errors';
+export { IssuingError, type IssuingErrorCode } from './errors';
 export { Kek, parseKek, encryptPrivateKey, decryptPrivateKey, envelopeKekId } from './key-envelope';
 export { createIssuer, type Issuer, type IssueRequest, type IssuedCertificate, type Signer } from './issuer';
 export { createSoftwareIssuer, softwareSigner } from './software-issuer';

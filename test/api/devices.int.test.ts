@@ -5,6 +5,7 @@ import { findDeviceByCredential } from '../../registry/devices';
 import { sha256Hex } from '../../registry/secrets';
 import { type TestPlatform, startTestPlatform } from '../support/platform';
 import { countRows, dialects } from '../support/registry';
+import { eventually } from '../support/eventually';
 
 interface CreatedBody {
   device: { id: string; name: string; tenantId: string; tags: string[] };
@@ -14,15 +15,6 @@ interface CreatedBody {
 
 async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.each(dialects)('devices API on %s', (dialect) => {

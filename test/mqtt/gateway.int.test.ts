@@ -2,15 +2,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEdge } from '../support/jitp';
 import { type TestPlatform, startTestPlatform } from '../support/platform';
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { eventually } from '../support/eventually';
 
 describe('gateway provisioning (v1/gateway/connect)', () => {
   let p: TestPlatform;
