@@ -19,8 +19,11 @@ export async function awaitAnswer<T>(handle: WorkflowHandle, timeoutMs: number):
       timeoutMs,
     );
   });
+  const result = handle.result();
+  // If the timeout wins, the result may still fail later: that must not be an unhandled rejection.
+  result.catch(() => undefined);
   try {
-    return (await Promise.race([handle.result(), timeout])) as T;
+    return (await Promise.race([result, timeout])) as T;
   } finally {
     clearTimeout(timer);
   }
