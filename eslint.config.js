@@ -29,7 +29,7 @@ const forbiddenInWorkflows = [
 ];
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', '.temporal/', 'bench/results/', 'bin/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', '.temporal/', 'bench/results/', 'bin/', '.python-deps/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -210,8 +210,12 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
       return 'provision';
     }
     if (!username) return NOT_AUTHORIZED;
-    const device =
-      (await credentials.byToken(username)) ?? (await credentials.byBasic(clientId, username, password));
+    // With a password the device means MQTT basic credentials, without one a token: the other
+    // reading is only a fallback, so a token equal to someone's basic username (or the reverse)
+    // never takes their connect over.
+    const device = password
+      ? ((await credentials.byBasic(clientId, username, password)) ?? (await credentials.byToken(username)))
+      : ((await credentials.byToken(username)) ?? (await credentials.byBasic(clientId, username, password)));
     return device ?? BAD_USERNAME_OR_PASSWORD;
   }
   // aedes has no unsubscribe hook: a device's `me` filters were subscribed under their internal

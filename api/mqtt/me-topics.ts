@@ -6,9 +6,11 @@
  * no device may use and which `#`/`+` never match.
  */
 export const ME_PREFIX = 'v1/devices/me/';
+const ME = 'v1/devices/me';
 const INTERNAL = '$certflow/devices/';
 
 export function toInternal(topic: string, deviceId: string): string {
+  if (topic === ME) return `${INTERNAL}${deviceId}`;
   return topic.startsWith(ME_PREFIX) ? `${INTERNAL}${deviceId}/${topic.slice(ME_PREFIX.length)}` : topic;
 }
 
@@ -18,8 +20,10 @@ export function toInternal(topic: string, deviceId: string): string {
  */
 export function toDevice(topic: string, deviceId: string | undefined): string | undefined {
   if (!topic.startsWith(INTERNAL)) return topic;
-  const own = `${INTERNAL}${deviceId ?? ''}/`;
-  return deviceId && topic.startsWith(own) ? `${ME_PREFIX}${topic.slice(own.length)}` : undefined;
+  if (!deviceId) return undefined;
+  if (topic === `${INTERNAL}${deviceId}`) return ME;
+  const own = `${INTERNAL}${deviceId}/`;
+  return topic.startsWith(own) ? `${ME_PREFIX}${topic.slice(own.length)}` : undefined;
 }
 
 /** MQTT client ids: bounded, printable, and free of topic syntax (they appear in topics and logs). */

@@ -7,6 +7,7 @@ import {
 } from '../../domain/provisioning';
 import { hashPassword, mqttBasicLookupKey, randomSecret, sha256Hex } from '../../registry/secrets';
 import { clientIdProblem } from '../mqtt/me-topics';
+import { PROVISION_USERNAME } from '../mqtt/provisioning';
 
 export interface PreparedCredential {
   /** What the workflow stores: secrets hashed, never in clear. */
@@ -27,6 +28,8 @@ export async function prepareCredential(req: ProvisionRequestWire): Promise<Prep
     case 'ACCESS_TOKEN': {
       const token = req.token ?? randomSecret(15);
       if (!TOKEN.test(token)) throw bad('token must be 1-256 printable ASCII characters without spaces');
+      if (token === PROVISION_USERNAME)
+        throw bad(`"${PROVISION_USERNAME}" is reserved for provisioning connects`);
       return { stored: { type, lookupKey: sha256Hex(token), secretHash: null }, value: token };
     }
     case 'MQTT_BASIC': {
@@ -42,6 +45,8 @@ export async function prepareCredential(req: ProvisionRequestWire): Promise<Prep
         if (v !== null && !TOKEN.test(v))
           throw bad(`${field} must be 1-256 printable ASCII characters without spaces`);
       }
+      if (username === PROVISION_USERNAME)
+        throw bad(`"${PROVISION_USERNAME}" is reserved for provisioning connects`);
       // The broker refuses such client ids at CONNECT: do not hand out credentials that cannot work.
       const idProblem = clientId === null ? undefined : clientIdProblem(clientId);
       if (idProblem) throw bad(`clientId ${idProblem}`);
