@@ -1,0 +1,46 @@
+import { Client, Connection } from '@temporalio/client';
+import type { CreateDeviceInput } from '../../domain/device';
+import { createDeviceWorkflowId } from '../../domain/ids';
+import { newId } from '../../registry/ids';
+import { deviceSearchAttributes } from '../../workflows/definitions';
+import type { Certflow } from '../lib/certflow';
+import type { BenchContext } from '../lib/context';
+import { measure, type ScenarioResult } from '../lib/measure';
+import { self } from '../lib/procs';
+
+/**
+ * The workflow engine's own rate, to compare machines: certflow registers no empty workflow,
+ * so this starts `createDeviceWorkflow` (two activities: registry insert, audit event) straight
+ * through the Temporal client and waits for each result, with no HTTP or MQTT in front.
+ */
+export async function workflowRate(ctx: BenchContext, cf: Certflow): Promise<ScenarioResult> {
+  const connection = await Connection.connect({ address: cf.temporalAddress });
+  const client = new Client({ connection });
+  try {
+    const r = await measure('workflow-rate', 'Workflow engine: createDeviceWorkflow start→result', {
+      n: ctx.opts.workflows,
+      concurrency: ctx.opts.concurrency,
+      maxSeconds: ctx.opts.maxSeconds,
+      watched: [...cf.processes(), self],
+      task: async (i) => {
+        const name = `bench-wf-${String(i).padStart(6, '0')}`;
+        const input: CreateDeviceInput = {
+          tenantId: cf.tenantId,
+          deviceId: newId(),
+          name,
+          requestedBy: 'bench',
+        };
+        await client.workflow.execute('createDeviceWorkflow', {
+          workflowId: createDeviceWorkflowId(cf.tenantId, name),
+          taskQueue: 'certflow',
+          args: [input],
+          typedSearchAttributes: deviceSearchAttributes(cf.tenantId, input.deviceId),
+        });
+      },
+    });
+    r.notes = ['no empty workflow exists; createDeviceWorkflow (2 activities) stands in for it'];
+    return r;
+  } finally {
+    await connection.close();
+  }
+}
