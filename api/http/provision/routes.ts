@@ -73,7 +73,8 @@ export function registerProvisionRoute(app: OpenAPIHono<AppEnv>, provision: Prov
     } catch {
       // Not JSON: the handler answers FAILURE / PROVISION_BAD_REQUEST.
     }
-    const remote = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? remoteOf(c.env);
+    // The socket's address: X-Forwarded-For is not trusted, or a client could pick its own bucket.
+    const remote = remoteOf(c.env);
     const answer = await provision(body, { transport: 'http', remote });
     const status = statusOf(answer);
     if (status === 429) c.header('retry-after', '10');
