@@ -2,9 +2,11 @@
  * ThingsBoard's CoAP provisioning: `POST coap://host:5683/api/v1/provision` with the JSON
  * request; the answer is 2.05 Content, application/json, the handler's response as is
  * (FAILURE included, as ThingsBoard does). Other paths 4.04, other methods 4.05, bodies over
- * the limit 4.13. Large answers (a signed certificate) go block-wise (Block2), as node-coap does.
+ * the limit 4.13. Large answers (a signed certificate) go block-wise (Block2, RFC 7959), by
+ * our own code: see `blockwise` below for why node-coap's is not used.
  */
 import * as coap from 'coap';
+import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { isIPv6 } from 'node:net';
@@ -14,6 +16,12 @@ import type { ProvisionHandler } from './handler';
 
 export const COAP_PROVISION_PATH = '/api/v1/provision';
 const MAX_PAYLOAD_BYTES = 16 * 1024;
+/** The largest block RFC 7959 allows (SZX 6); answers up to this size go in one message. */
+const BLOCK_SIZE = 1024;
+/** How long the blocks of an answer stay available to the client (RFC 7252's EXCHANGE_LIFETIME is 247 s). */
+const BLOCKWISE_TTL_MS = 60_000;
+/** At most this many answers kept for block-wise transfer; the oldest go first. */
+const MAX_BLOCKWISE_ANSWERS = 1_000;
 
 export interface CoapProvisioningOptions {
   host: string;
@@ -31,6 +39,7 @@ export interface CoapProvisioning {
 
 export async function startCoapProvisioning(opts: CoapProvisioningOptions): Promise<CoapProvisioning> {
   const maxBytes = opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  const answers = blockwise();
   const server = coap.createServer({ type: isIPv6(opts.host) ? 'udp6' : 'udp4' });
   server.on('error', (err: Error) => opts.logger.warn({ err }, 'CoAP server error'));
   server.on('request', (req: coap.IncomingMessage, res: coap.OutgoingMessage) => {
@@ -43,6 +52,14 @@ export async function startCoapProvisioning(opts: CoapProvisioningOptions): Prom
   async function serve(req: coap.IncomingMessage, res: coap.OutgoingMessage): Promise<void> {
     if (req.url.split('?')[0] !== COAP_PROVISION_PATH) return reply(res, '4.04');
     if (req.method !== 'POST') return reply(res, '4.05');
+    const block2 = block2Of(req);
+    if (block2 === null) return reply(res, '4.02');
+    // A later block of an answer already computed: served from the stored answer, never by
+    // calling the handler again (libcoap's follow-ups carry a new token and no body).
+    if (block2 && block2.num > 0) {
+      const stored = answers.find(req);
+      return stored ? sendBlock(res, stored, block2.num, block2.size) : reply(res, '4.08');
+    }
     if (req.payload.length > maxBytes) {
       res.setOption('Size1', maxBytes);
       return reply(res, '4.13');
@@ -51,8 +68,15 @@ export async function startCoapProvisioning(opts: CoapProvisioningOptions): Prom
       transport: 'coap',
       remote: req.rsinfo.address,
     });
-    res.setOption('Content-Format', 'application/json');
-    reply(res, '2.05', JSON.stringify(response));
+    const body = Buffer.from(JSON.stringify(response));
+    if (!block2 && body.length <= BLOCK_SIZE) {
+      res.setOption('Content-Format', 'application/json');
+      return reply(res, '2.05', body.toString());
+    }
+    const size = Math.min(block2?.size ?? BLOCK_SIZE, BLOCK_SIZE);
+    const answer = { body, etag: createHash('sha256').update(body).digest().subarray(0, 8) };
+    if (body.length > size) answers.remember(req, answer);
+    sendBlock(res, answer, 0, size);
   }
 
   // Our own socket, so the port is known (port 0 in tests) and so the Block1 guard below sees
@@ -68,6 +92,7 @@ export async function startCoapProvisioning(opts: CoapProvisioningOptions): Prom
   return {
     port,
     close: async () => {
+      answers.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },
@@ -77,6 +102,95 @@ export async function startCoapProvisioning(opts: CoapProvisioningOptions): Prom
 function reply(res: coap.OutgoingMessage, code: string, payload?: string): void {
   res.code = code;
   res.end(payload === undefined ? undefined : Buffer.from(payload));
+}
+
+interface Answer {
+  body: Buffer;
+  etag: Buffer;
+}
+
+/**
+ * The answers being transferred block-wise, for the requests of their later blocks.
+ *
+ * node-coap's own Block2 support is not used: it finds the stored answer by the request's token,
+ * but libcoap's coap-client (like RFC 7959 allows) asks each block with a new token and without
+ * the request body, so node-coap handed every later block to the handler as a new, empty
+ * request: the handler ran again (provisioning again), answered FAILURE in one message without
+ * Block2, and libcoap dropped the transfer ("large body receive internal issue"). node-coap also
+ * stores the options of an answer when the request event returns, before an async handler set
+ * Content-Format, so its later blocks lacked it.
+ *
+ * Here an answer is kept under the client's endpoint (address and port, what libcoap keeps)
+ * and under endpoint and token (what node-coap's client keeps, so two of its concurrent
+ * transfers do not mix), for a short time and in bounded number.
+ */
+function blockwise() {
+  const stored = new Map<string, Answer & { expires: number }>();
+  const endpoint = (req: coap.IncomingMessage) => `${req.rsinfo.address}|${req.rsinfo.port}`;
+  const withToken = (req: coap.IncomingMessage) =>
+    `${endpoint(req)}|${req._packet.token?.toString('hex') ?? ''}`;
+
+  function prune(now: number): void {
+    for (const [key, entry] of stored) {
+      if (entry.expires > now && stored.size <= 2 * MAX_BLOCKWISE_ANSWERS) break;
+      stored.delete(key);
+    }
+  }
+
+  return {
+    remember(req: coap.IncomingMessage, answer: Answer): void {
+      const now = Date.now();
+      for (const key of [withToken(req), endpoint(req)]) {
+        stored.delete(key); // re-inserted last, so the map stays in expiry order
+        stored.set(key, { ...answer, expires: now + BLOCKWISE_TTL_MS });
+      }
+      prune(now);
+    },
+    find(req: coap.IncomingMessage): Answer | undefined {
+      const now = Date.now();
+      prune(now);
+      return stored.get(withToken(req)) ?? stored.get(endpoint(req));
+    },
+    clear: () => stored.clear(),
+  };
+}
+
+/**
+ * Block `num` of `size` bytes of an answer, with what RFC 7959 wants on every block: Block2
+ * (NUM, M, SZX), the same Content-Format and ETag, and Size2 (the whole answer's size).
+ */
+function sendBlock(res: coap.OutgoingMessage, answer: Answer, num: number, size: number): void {
+  const last = Math.max(0, Math.ceil(answer.body.length / size) - 1);
+  if (num > last) return reply(res, '4.02');
+  res.code = '2.05';
+  res.setOption('Content-Format', 'application/json');
+  res.setOption('ETag', answer.etag);
+  res.setOption('Block2', blockValue(num, num < last, size));
+  res.setOption('Size2', answer.body.length);
+  // The base class's end: node-coap's server subclass would cut the block into blocks again.
+  coap.OutgoingMessage.prototype.end.call(res, answer.body.subarray(num * size, (num + 1) * size));
+}
+
+/** A Block2 option value: NUM, M and SZX in as few bytes as the NUM needs (RFC 7959 §2.2). */
+function blockValue(num: number, more: boolean, size: number): Buffer {
+  const value = num * 16 + (more ? 8 : 0) + Math.log2(size) - 4;
+  if (value < 0x100) return Buffer.of(value);
+  if (value < 0x10000) return Buffer.of(value >> 8, value & 0xff);
+  return Buffer.of(value >> 16, (value >> 8) & 0xff, value & 0xff);
+}
+
+/**
+ * The Block2 option of a request: undefined if absent, null if malformed (over 3 bytes, or
+ * the reserved SZX 7), else the block number and size asked for.
+ */
+function block2Of(req: coap.IncomingMessage): { num: number; size: number } | null | undefined {
+  const option = req._packet.options?.find((o) => o.name === 'Block2');
+  if (!option) return undefined;
+  const value = option.value;
+  if (!Buffer.isBuffer(value) || value.length > 3) return null;
+  const uint = value.reduce((v, b) => v * 256 + b, 0);
+  if ((uint & 7) === 7) return null;
+  return { num: Math.floor(uint / 16), size: 2 ** ((uint & 7) + 4) };
 }
 
 /**

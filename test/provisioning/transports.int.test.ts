@@ -3,9 +3,9 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -356,6 +356,39 @@ describe('MQTT 5 provisioning through an external broker (Mosquitto)', () => {
   });
 });
 
+/**
+ * libcoap's client: Debian's libcoap3-bin installs it as coap-client-notls (and -openssl,
+ * -gnutls); other builds as coap-client.
+ */
+const coapClient = ['coap-client', 'coap-client-notls', 'coap-client-openssl', 'coap-client-gnutls']
+  .flatMap((name) => (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)))
+  .find((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+/** Code, options (number → values) and payload of a raw CoAP message, for the Block2 checks. */
+function parseCoap(msg: Buffer) {
+  const options = new Map<number, Buffer[]>();
+  let i = 4 + (msg[0]! & 0x0f);
+  let number = 0;
+  const ext = (n: number) =>
+    n === 13 ? msg[i++]! + 13 : n === 14 ? ((i += 2), msg.readUInt16BE(i - 2) + 269) : n;
+  while (i < msg.length && msg[i] !== 0xff) {
+    const head = msg[i++]!;
+    number += ext(head >> 4);
+    const length = ext(head & 0x0f);
+    options.set(number, [...(options.get(number) ?? []), msg.subarray(i, i + length)]);
+    i += length;
+  }
+  const uint = (n: number) => options.get(n)?.[0]?.reduce((v, b) => v * 256 + b, 0);
+  return { code: msg[1]!, options, uint, payload: msg.subarray(i + 1) };
+}
+
 describe('CoAP provisioning', () => {
   let server: CoapProvisioning;
   let agent: coap.Agent;
@@ -465,6 +498,96 @@ describe('CoAP provisioning', () => {
       expect(reply[1]).toBe((4 << 5) | 13); // 4.13
       expect(reply.subarray(2, 4)).toEqual(datagram.subarray(2, 4)); // piggybacked on the ACK
     }
+    expect(fake.calls).toEqual([]);
+  });
+
+  it.skipIf(!coapClient)(
+    `serves libcoap’s coap-client a ~3 KB answer block-wise, calling the handler once${coapClient ? '' : ' (SKIPPED: no coap-client* binary on PATH, install libcoap3-bin)'}`,
+    async () => {
+      const { stdout, stderr } = await run(coapClient!, [
+        ...['-m', 'post', '-t', 'json', '-B', '10', '-e', request('long-libcoap')],
+        `coap://127.0.0.1:${server.port}/api/v1/provision`,
+      ]);
+      expect(stderr).not.toMatch(/issue/);
+      expect(JSON.parse(stdout)).toEqual({
+        status: 'SUCCESS',
+        credentialsType: 'ACCESS_TOKEN',
+        credentialsValue: 'token-for-long-libcoap-'.padEnd(3000, 'x'),
+        deviceId: 'id-long-libcoap',
+      });
+      expect(fake.calls).toEqual([
+        { body: json(request('long-libcoap')), source: { transport: 'coap', remote: '127.0.0.1' } },
+      ]);
+    },
+  );
+
+  it('serves later blocks from the first answer, as libcoap asks them (new token, no body)', async () => {
+    const socket = createSocket('udp4');
+    const path = Buffer.from([
+      0xb3,
+      ...Buffer.from('api'),
+      0x02,
+      ...Buffer.from('v1'),
+      0x09,
+      ...Buffer.from('provision'),
+    ]);
+    const exchange = async (token: number, messageId: number, extra: Buffer, payload?: string) => {
+      const answer = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+      const head = Buffer.from([0x41, 0x02, messageId >> 8, messageId & 0xff, token]);
+      const body = payload === undefined ? [] : [Buffer.from([0xff]), Buffer.from(payload)];
+      socket.send(Buffer.concat([head, path, extra, ...body]), server.port, '127.0.0.1');
+      return parseCoap(await answer);
+    };
+    // Block2 (option 23 = 11 + 12): NUM << 4 | SZX 6 (1024 bytes).
+    const block2 = (num: number) => Buffer.from([0xc1, (num << 4) | 6]);
+    const blocks = [await exchange(1, 0x100, Buffer.alloc(0), request('long-raw'))];
+    // Later blocks until one comes without M (at most 8: the answer is about 3 KB).
+    while ((blocks.at(-1)!.uint(23)! & 8) !== 0 && blocks.length < 8) {
+      const num = blocks.length;
+      blocks.push(await exchange(num + 1, 0x100 + num, block2(num)));
+    }
+    const beyond = await exchange(9, 0x200, block2(blocks.length));
+    socket.close();
+
+    const etag = blocks[0]?.options.get(4)?.[0];
+    expect(etag?.length).toBeGreaterThan(0);
+    const size2 = Buffer.concat(blocks.map((b) => b.payload)).length;
+    expect(blocks.length).toBe(Math.ceil(size2 / 1024));
+    const last = blocks.length - 1;
+    blocks.forEach((b, num) => {
+      expect(b.code).toBe((2 << 5) | 5); // 2.05
+      expect(b.uint(12)).toBe(50); // Content-Format application/json, on every block
+      expect(b.options.get(4)?.[0]).toEqual(etag);
+      expect(b.uint(23)).toBe((num << 4) | (num < last ? 8 : 0) | 6); // Block2 NUM/M/SZX
+      expect(b.uint(28)).toBe(size2); // Size2
+      if (num < last) expect(b.payload.length).toBe(1024);
+    });
+    expect(JSON.parse(Buffer.concat(blocks.map((b) => b.payload)).toString())).toMatchObject({
+      deviceId: 'id-long-raw',
+    });
+    expect(beyond.code).toBe((4 << 5) | 2); // 4.02: no such block
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('answers a later block without an answer to take it from 4.08, without calling the handler', async () => {
+    const socket = createSocket('udp4');
+    const answer = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    const path = Buffer.from([
+      0xb3,
+      ...Buffer.from('api'),
+      0x02,
+      ...Buffer.from('v1'),
+      0x09,
+      ...Buffer.from('provision'),
+    ]);
+    socket.send(
+      Buffer.concat([Buffer.from([0x40, 0x02, 0x43, 0x21]), path, Buffer.from([0xc1, 0x16])]),
+      server.port,
+      '127.0.0.1',
+    );
+    const reply = await answer;
+    socket.close();
+    expect(reply[1]).toBe((4 << 5) | 8);
     expect(fake.calls).toEqual([]);
   });
 });
