@@ -222,16 +222,33 @@ export async function findDeviceByCredential(
   type: string,
   lookupKey: string,
 ): Promise<AuthenticatedDevice | undefined> {
-  const row = await db
+  const [row] = await findCredentialHolders(db, type, [lookupKey]);
+  return row && { tenantId: row.tenantId, deviceId: row.deviceId, deviceName: row.deviceName };
+}
+
+/**
+ * Active devices holding an active credential of `type` under any of `lookupKeys`, with the
+ * credential's secret hash for the caller to verify (MQTT basic passwords).
+ */
+export async function findCredentialHolders(
+  db: Kysely<Database>,
+  type: string,
+  lookupKeys: string[],
+): Promise<(AuthenticatedDevice & { secretHash: string | null })[]> {
+  return db
     .selectFrom('device_credentials as c')
     .innerJoin('devices as d', 'd.id', 'c.device_id')
-    .select(['d.tenant_id as tenantId', 'd.id as deviceId', 'd.name as deviceName'])
+    .select([
+      'd.tenant_id as tenantId',
+      'd.id as deviceId',
+      'd.name as deviceName',
+      'c.secret_hash as secretHash',
+    ])
     .where('c.type', '=', type)
-    .where('c.lookup_key', '=', lookupKey)
+    .where('c.lookup_key', 'in', lookupKeys)
     .where('c.status', '=', 'active')
     .where('d.status', '=', 'active')
-    .executeTakeFirst();
-  return row;
+    .execute();
 }
 
 export function toDeviceView(row: DeviceRow): DeviceView {

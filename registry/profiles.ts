@@ -127,21 +127,28 @@ export async function getProfile(
   tenantId: string,
   id: string,
 ): Promise<ProfileView | undefined> {
-  const row = await db
-    .selectFrom('device_profiles')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row && toProfileView(row);
+  return findProfile(db, tenantId, 'id', id);
 }
 
-export async function findProfileByName(db: Kysely<Database>, tenantId: string, name: string) {
+export async function findProfileByName(
+  db: Kysely<Database>,
+  tenantId: string,
+  name: string,
+): Promise<ProfileView | undefined> {
+  return findProfile(db, tenantId, 'name', name);
+}
+
+async function findProfile(
+  db: Kysely<Database>,
+  tenantId: string,
+  column: 'id' | 'name',
+  value: string,
+): Promise<ProfileView | undefined> {
   const row = await db
     .selectFrom('device_profiles')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('name', '=', name)
+    .where(column, '=', value)
     .executeTakeFirst();
   return row && toProfileView(row);
 }

@@ -176,14 +176,22 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
    * The device's least-privilege topic policy: its class's policy (ThingsBoard's device topics
    * by default) with the device's own name, id, tenant and attributes substituted.
    */
-  async function policyFor(device: AuthenticatedDevice): Promise<CompiledPolicy> {
+  // Compiled policies are reused for a few seconds, as credentials are: a reconnect storm of
+  // known devices then costs no registry query at all.
+  const compiled = new Map<string, { policy: CompiledPolicy; until: number }>();
+  async function policyFor(device: AuthenticatedDevice, now = Date.now()): Promise<CompiledPolicy> {
+    const hit = compiled.get(device.deviceId);
+    if (hit && hit.until > now) return hit.policy;
     const ctx = await loadPolicyContext(opts.db, device.deviceId);
-    return compilePolicy(parsePolicy(ctx?.policy ?? null), {
+    const policy = compilePolicy(parsePolicy(ctx?.policy ?? null), {
       tenant: device.tenantId,
       deviceId: device.deviceId,
       deviceName: device.deviceName,
       attributes: ctx?.attributes ?? {},
     });
+    if (compiled.size > 10_000) compiled.clear();
+    compiled.set(device.deviceId, { policy, until: now + 5_000 });
+    return policy;
   }
 
   /**

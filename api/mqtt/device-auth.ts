@@ -1,5 +1,9 @@
 import type { Kysely } from 'kysely';
-import { type AuthenticatedDevice, findDeviceByCredential } from '../../registry/devices';
+import {
+  type AuthenticatedDevice,
+  findCredentialHolders,
+  findDeviceByCredential,
+} from '../../registry/devices';
 import type { Database } from '../../registry/schema';
 import { mqttBasicLookupKey, sha256Hex, verifyPassword } from '../../registry/secrets';
 
@@ -50,20 +54,7 @@ export function createDeviceAuthenticator(db: Kysely<Database>, ttlMs = 5_000) {
     const keys = username
       ? [mqttBasicLookupKey(clientId, username), mqttBasicLookupKey(null, username)]
       : [mqttBasicLookupKey(clientId, null)];
-    const rows = await db
-      .selectFrom('device_credentials as c')
-      .innerJoin('devices as d', 'd.id', 'c.device_id')
-      .select([
-        'd.tenant_id as tenantId',
-        'd.id as deviceId',
-        'd.name as deviceName',
-        'c.secret_hash as secretHash',
-      ])
-      .where('c.type', '=', 'MQTT_BASIC')
-      .where('c.lookup_key', 'in', keys)
-      .where('c.status', '=', 'active')
-      .where('d.status', '=', 'active')
-      .execute();
+    const rows = await findCredentialHolders(db, 'MQTT_BASIC', keys);
     for (const row of rows) {
       const ok = row.secretHash
         ? password !== undefined && (await verifyPassword(password, row.secretHash))
