@@ -78,7 +78,8 @@ describe('ThingsBoard-style Python devices (requests, paho-mqtt) against a real 
   const hostArgs = (port: number) => ['--host', '127.0.0.1', '--port', String(port)];
   const http = () => hostArgs(edge.httpPort);
   const mqtt = () => hostArgs(edge.broker.ports.plain);
-  const auth = () => ['--key', prof.key, '--secret', prof.secret];
+  // `--name=value`: a generated key or secret may begin with '-', which argparse would take for an option.
+  const auth = () => [`--key=${prof.key}`, `--secret=${prof.secret}`];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'certflow-python-'));
@@ -189,7 +190,7 @@ describe('ThingsBoard-style Python devices (requests, paho-mqtt) against a real 
   });
 
   it('prints NOT_FOUND for a wrong secret, over HTTP and MQTT, and creates nothing', async () => {
-    const wrong = ['--key', prof.key, '--secret', 'not-the-secret', '--device-name', 'py-intruder'];
+    const wrong = [`--key=${prof.key}`, '--secret=not-the-secret', '--device-name', 'py-intruder'];
     const overHttp = await python('provision_http.py', [...http(), ...wrong]);
     const overMqtt = await python('provision_mqtt.py', [...mqtt(), ...wrong]);
     for (const ran of [overHttp, overMqtt]) {
