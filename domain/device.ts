@@ -5,7 +5,7 @@ export const DEVICE_NAME_MAX_LENGTH = 128;
 export const provisionStates = ['pre-provisioned', 'provisioned'] as const;
 export type ProvisionState = (typeof provisionStates)[number];
 
-export const deviceStatuses = ['active', 'disabled'] as const;
+export const deviceStatuses = ['active', 'disabled', 'revoked'] as const;
 export type DeviceStatus = (typeof deviceStatuses)[number];
 
 /**

@@ -31,6 +31,27 @@ export function claimDeviceWorkflowId(tenantId: string, deviceName: string): str
   return `device-claim/${tenantId}/${deviceName}`;
 }
 
+/** One rotation workflow per (tenant, device, rotation attempt); a run's retry of a start collides. */
+export function rotateDeviceWorkflowId(tenantId: string, deviceId: string, rotationId: string): string {
+  return `device-rotate/${tenantId}/${deviceId}/${rotationId}`;
+}
+
+/** One workflow per fleet rotation run; it continues-as-new under the same id. */
+export function rotationRunWorkflowId(tenantId: string, runId: string): string {
+  return `rotation-run/${tenantId}/${runId}`;
+}
+
+/** One revocation workflow per request (the request id makes a retried API call idempotent). */
+export function revokeWorkflowId(tenantId: string, deviceId: string, requestId: string): string {
+  return `device-revoke/${tenantId}/${deviceId}/${requestId}`;
+}
+
+/** The Temporal Schedule that sweeps for certificates due for renewal (one per namespace). */
+export const RENEWAL_SCHEDULE_ID = 'certflow-renewal-sweep';
+
+/** Each sweep's workflow id is derived from the schedule's (Temporal appends the start time). */
+export const RENEWAL_SWEEP_WORKFLOW_ID = 'renewal-sweep';
+
 /** Visibility query listing every workflow that touched a device. */
 export function deviceWorkflowsQuery(tenantId: string, deviceId: string): string {
   return `${searchAttributes.tenant} = ${quote(tenantId)} AND ${searchAttributes.device} = ${quote(deviceId)}`;

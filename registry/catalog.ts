@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { CertflowError } from '../domain/errors';
+import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/rotation';
 import { isForeignKeyViolation, isUniqueViolation } from './errors';
 import { isoNow, newId } from './ids';
 import type { Database, ProductTable } from './schema';
@@ -59,4 +60,41 @@ export async function getCatalogItem<T extends CatalogTable>(
     .where('id', '=', id)
     .executeTakeFirst();
   return row as unknown as Row<T> | undefined;
+}
+
+/**
+ * A device class's renewal settings as stored (`{}` or a partial object in older rows) filled
+ * with the defaults of domain/rotation, so every reader sees complete settings.
+ */
+export function readRenewalSettings(raw: string | null | undefined): RenewalSettings {
+  let stored: unknown;
+  try {
+    stored = raw ? JSON.parse(raw) : {};
+  } catch {
+    stored = {};
+  }
+  const fields = stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {};
+  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return { ...DEFAULT_RENEWAL, ...(defined as Partial<RenewalSettings>) };
+}
+
+/** Changes a device class's policy and/or renewal settings (already validated, serialized). */
+export async function updateDeviceClass(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  fields: { policy?: string; renewal?: string },
+): Promise<Row<'device_classes'> | undefined> {
+  if (fields.policy !== undefined || fields.renewal !== undefined) {
+    await db
+      .updateTable('device_classes')
+      .set({
+        ...(fields.policy === undefined ? {} : { policy: fields.policy }),
+        ...(fields.renewal === undefined ? {} : { renewal: fields.renewal }),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+  return getCatalogItem(db, 'device_classes', tenantId, id);
 }

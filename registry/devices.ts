@@ -274,12 +274,15 @@ export interface CertificateDevice extends AuthenticatedDevice {
   /** Null for a credential provisioned by hash only (no certificate stored). */
   notAfter: string | null;
   caStatus: string | null;
+  /** The rotation workflow waiting for this certificate's first use (signal it); null otherwise. */
+  pendingRotation: string | null;
 }
 
 /**
  * The device whose active X.509 credential is this exact certificate (by SHA-256), with what
  * the edge must still check on every connect: certificate expiry and the issuing CA's status.
  * Credentials provisioned by hash have no stored certificate; the caller checks the presented one.
+ * Revoked credentials, certificates and devices never match: revocation takes effect at connect.
  */
 export async function findDeviceByCertificate(
   db: Kysely<Database>,
@@ -297,6 +300,7 @@ export async function findDeviceByCertificate(
       'cert.not_after as notAfter',
       'cert.status as certificateStatus',
       'ca.status as caStatus',
+      'c.pending_rotation as pendingRotation',
     ])
     .where('c.type', '=', 'X509_CERTIFICATE')
     .where('c.lookup_key', '=', fingerprintSha256)
@@ -311,9 +315,28 @@ export async function findDeviceByCertificate(
             deviceName: row.deviceName,
             notAfter: row.notAfter,
             caStatus: row.caStatus,
+            pendingRotation: row.pendingRotation,
           }
         : undefined,
     );
+}
+
+/**
+ * Whether this certificate (SHA-256) was a device credential and is revoked now. Asked only when
+ * no active credential matched, through the (type, lookup_key) unique index.
+ */
+export async function isRevokedCertificate(
+  db: Kysely<Database>,
+  fingerprintSha256: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('device_credentials')
+    .select('id')
+    .where('type', '=', 'X509_CERTIFICATE')
+    .where('lookup_key', '=', fingerprintSha256)
+    .where('status', '=', 'revoked')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** What a connection's topic policy is compiled from: the class policy and the device's attributes. */

@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as initial from './migrations/2026-11-23T1100-initial';
 import * as caRegistration from './migrations/2026-11-23T1200-ca-registration';
 import * as provisioning from './migrations/2026-11-23T1300-provisioning';
+import * as rotation from './migrations/2026-11-23T1400-rotation';
 import type { Database } from './schema';
 
 /** Migrations are listed here, by timestamped name, so they bundle and run the same everywhere. */
@@ -9,6 +10,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-23T1100-initial': initial,
   '2026-11-23T1200-ca-registration': caRegistration,
   '2026-11-23T1300-provisioning': provisioning,
+  '2026-11-23T1400-rotation': rotation,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

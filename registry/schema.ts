@@ -65,6 +65,8 @@ export interface DeviceClassTable {
   name: string;
   /** JSON: the least-privilege policy (topic rules) devices of this class get. */
   policy: string;
+  /** JSON: RenewalSettings (scheduled renewal of this class's certificates); `{}` = disabled. */
+  renewal: string;
   created_at: string;
 }
 
@@ -136,6 +138,8 @@ export interface DeviceCredentialTable {
   created_at: string;
   revoked_at: string | null;
   revocation_reason: string | null;
+  /** Workflow id of the rotation waiting for this credential's first use; null otherwise. */
+  pending_rotation: string | null;
 }
 
 export interface CertificateTable {
@@ -153,6 +157,75 @@ export interface CertificateTable {
   created_at: string;
   revoked_at: string | null;
   revocation_reason: string | null;
+  /** The issuing CA (issuing_cas.id) that signed it, for certificates certflow issued. */
+  issuing_ca_id: string | null;
+}
+
+export interface RotationRunTable {
+  id: string;
+  tenant_id: string;
+  /** RunStatus. */
+  status: string;
+  status_reason: string | null;
+  /** `api` or `schedule`. */
+  source: string;
+  /** JSON RotationSelection. */
+  selection: string;
+  /** JSON RotationOptions. */
+  options: string;
+  total: number;
+  /** 1 once every selected device has its item row. */
+  materialized: number;
+  workflow_id: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  /** JSON final report (counts), written once when the run ends. */
+  report: string | null;
+}
+
+export interface RotationItemTable {
+  run_id: string;
+  device_id: string;
+  tenant_id: string;
+  /** 1-based order within the run; the run workflow starts items by ascending seq. */
+  seq: number;
+  /** ItemState. */
+  state: string;
+  reason: string | null;
+  old_fingerprint: string | null;
+  new_fingerprint: string | null;
+  updated_at: string;
+}
+
+/** The one rotation in progress per device (deleted when it ends). */
+export interface DeviceRotationTable {
+  device_id: string;
+  tenant_id: string;
+  rotation_id: string;
+  workflow_id: string;
+  run_id: string | null;
+  /** `requested` (waiting for a CSR) or `issued` (waiting for the first use). */
+  state: string;
+  old_fingerprint: string;
+  new_fingerprint: string | null;
+  issuing_ca_id: string;
+  deadline: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EdgeEventTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  device_id: string | null;
+  /** EdgeEventType. */
+  type: string;
+  fingerprint: string | null;
+  /** JSON. */
+  data: string;
+  created_at: string;
 }
 
 export interface AuditEventTable {
@@ -186,6 +259,10 @@ export interface Database {
   device_credentials: DeviceCredentialTable;
   certificates: CertificateTable;
   audit_events: AuditEventTable;
+  rotation_runs: RotationRunTable;
+  rotation_items: RotationItemTable;
+  device_rotations: DeviceRotationTable;
+  edge_events: EdgeEventTable;
 }
 
 export type DeviceRow = Selectable<DeviceTable>;
@@ -196,3 +273,7 @@ export type TenantRow = Selectable<TenantTable>;
 export type CaRow = Selectable<CaCertificateTable>;
 export type DeviceProfileRow = Selectable<DeviceProfileTable>;
 export type IssuingCaRow = Selectable<IssuingCaTable>;
+export type RotationRunRow = Selectable<RotationRunTable>;
+export type RotationItemRow = Selectable<RotationItemTable>;
+export type DeviceRotationRow = Selectable<DeviceRotationTable>;
+export type CertificateRow = Selectable<CertificateTable>;
