@@ -6,6 +6,10 @@ import { createClaimActivities } from './claims';
 import { createDeviceActivities } from './devices';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance';
 import { createJitpActivities } from './jitp';
+import { createRenewalActivities } from './renewal';
+import { createRevocationActivities } from './revocation';
+import { createRotationActivities } from './rotation';
+import { createRunActivities } from './runs';
 
 export interface ActivityDeps {
   db: Kysely<Database>;
@@ -33,6 +37,14 @@ export function createActivities(deps: ActivityDeps) {
       keyCache: deps.keyCache ?? new PublicKeyCache(),
       clockSkewSeconds: deps.clockSkewSeconds ?? 60,
     }),
+    ...createRotationActivities({
+      db: deps.db,
+      kek: deps.kek,
+      deviceCertificateDays: deps.deviceCertificateDays ?? 365,
+    }),
+    ...createRunActivities(deps),
+    ...createRevocationActivities(deps),
+    ...createRenewalActivities(deps),
   };
 }
 

@@ -82,6 +82,8 @@ export function createIssuanceActivities({ db, kek, deviceCertificateDays }: Iss
               tenant_id: input.tenantId,
               device_id: input.deviceId,
               issuer_ca_id: null,
+              // Rotation renews under the CA that signed the current certificate.
+              issuing_ca_id: input.issuingCaId,
               serial_hex: issued.serialHex,
               fingerprint_sha256: issued.fingerprintSha256,
               subject: `CN=${input.deviceName}`,

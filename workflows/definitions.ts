@@ -1,5 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes } from '../domain/ids';
+import type { RotateDeviceResult, RotationIssued, RotationPhase, RunStatus } from '../domain/rotation';
 
 /** Typed keys of certflow's custom search attributes (registered as Keyword). */
 export const tenantSearchAttribute = defineSearchAttributeKey(
@@ -18,3 +20,34 @@ export function deviceSearchAttributes(tenantId: string, deviceId: string): Type
     { key: deviceSearchAttribute, value: deviceId },
   ]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rotation messages. Kind suffixes (Signal/Update/Query) as in the Temporal samples.
+
+/**
+ * The device's CSR, delivered by the edge (MQTT or HTTPS). An update, not a signal: the edge
+ * must hand the device its new certificate (or a precise refusal) on the same exchange, and a
+ * bad CSR is refused by the validator without touching the history.
+ */
+export const submitCsrUpdate = defineUpdate<RotationIssued, [{ csrPem: string }]>('submitCsr');
+
+/** The edge saw the device authenticate with this certificate (first use of the new one). */
+export const certificateInUseSignal = defineSignal<[{ fingerprintSha256: string }]>('certificateInUse');
+
+export const rotationPhaseQuery = defineQuery<RotationPhase>('rotationPhase');
+
+/** A child rotation reports its outcome to its run (children outlive continue-as-new). */
+export const itemFinishedSignal = defineSignal<[RotateDeviceResult]>('itemFinished');
+
+/** Operator controls of a run; updates so the API answers with the status actually reached. */
+export const pauseRunUpdate = defineUpdate<RunStatus, []>('pauseRun');
+export const resumeRunUpdate = defineUpdate<RunStatus, []>('resumeRun');
+export const cancelRunUpdate = defineUpdate<RunStatus, [{ reason: string }]>('cancelRun');
+
+export interface RunState {
+  status: RunStatus;
+  inFlight: number;
+  started: number;
+  failures: number;
+}
+export const runStateQuery = defineQuery<RunState>('runState');
