@@ -4,8 +4,10 @@ import type { Kysely } from 'kysely';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createEdgeEventHandler, startEdgeEventFeed } from '../api/edge/event-feed';
 import { createCertificateAuthenticator } from '../api/edge/first-connect';
 import { RateLimiter } from '../api/edge/rate-limit';
+import { createEdgeRotation } from '../api/edge/rotation';
 import { createTrustStore, type TrustStoreOptions } from '../api/edge/trust-store';
 import { createApp } from '../api/http/app';
 import { startCoapProvisioning } from '../api/provisioning/coap';
@@ -35,7 +37,12 @@ export type EdgeSettings = Pick<
   | 'clockSkewSeconds'
   | 'caExpiryWarningDays'
   | 'provisioning'
-> & { taskQueue: string; trustStore?: TrustStoreOptions };
+> & {
+  taskQueue: string;
+  trustStore?: TrustStoreOptions;
+  /** How often the edge polls the registry's edge events (revocations, rotation requests). */
+  eventPollMs?: number;
+};
 
 export interface EdgeOptions {
   /** Encrypts issuing CA keys created or imported through the API. */
@@ -111,6 +118,13 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     clockSkewSeconds: settings.clockSkewSeconds,
     logger,
   });
+  const rotation = createEdgeRotation({
+    db,
+    client,
+    taskQueue: settings.taskQueue,
+    logger,
+    answerTimeoutMs: settings.workflowAnswerTimeoutMs,
+  });
   const broker = await startBroker({
     db,
     logger,
@@ -120,6 +134,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     tls: identity,
     authenticateCertificate,
     provision,
+    rotation,
     gateway: createGatewayHandler({
       db,
       logger,
@@ -141,7 +156,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     : undefined;
   const http = await listen({ fetch: app.fetch, port: settings.port, hostname: settings.host });
   const device = await listen({
-    fetch: createDeviceApp({ authenticateCertificate }).fetch,
+    fetch: createDeviceApp({ authenticateCertificate, rotation }).fetch,
     port: settings.deviceHttpsPort,
     hostname: settings.host,
     createServer: createHttpsServer,
@@ -152,6 +167,18 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
       rejectUnauthorized: false,
     },
   });
+  // One feed per edge process: revocations and rotation requests reach it within a poll.
+  const feed = await startEdgeEventFeed({
+    db,
+    intervalMs: settings.eventPollMs ?? 500,
+    logger,
+    onEvent: createEdgeEventHandler({
+      forgetDevice: [authenticateCertificate.forgetDevice, (deviceId) => broker.forgetDevice(deviceId)],
+      broker,
+      rotation,
+      logger,
+    }),
+  });
   return {
     httpPort: http.port,
     deviceHttpsPort: device.port,
@@ -159,6 +186,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     broker,
     caFile: identity.caFile,
     close: async () => {
+      await feed.stop();
       await Promise.all([
         new Promise<void>((resolve) => http.server.close(() => resolve())),
         new Promise<void>((resolve) => device.server.close(() => resolve())),

@@ -5,6 +5,7 @@ import { startEdge } from '../runtime/edge';
 import { loadKek } from '../runtime/kek';
 import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
+import { ensureRenewalSchedule } from '../runtime/renewal-schedule';
 import { onShutdownSignal } from '../runtime/signals';
 import { connectClient } from '../runtime/temporal';
 import { ensureTemporalCli } from '../runtime/temporal-cli';
@@ -41,6 +42,10 @@ async function main(): Promise<void> {
   const kek = loadKek(config.caKeyEncryptionKey, { dataDir: config.dataDir, createLocal: true });
   const { tenant, adminKey } = await ensureBootstrapTenant(registry.db, config.bootstrapTenant);
   const client = await connectClient(address, config.temporal.namespace);
+  await ensureRenewalSchedule(client, {
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.renewalSweepIntervalSeconds,
+  });
   const { worker, connection } = await createWorker({
     address,
     namespace: config.temporal.namespace,
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
     db: registry.db,
     client,
     logger,
-    settings: { ...config, taskQueue: config.temporal.taskQueue },
+    settings: { ...config, taskQueue: config.temporal.taskQueue, eventPollMs: config.edgeEventPollMs },
   });
 
   const host = config.publicHostname;

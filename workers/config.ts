@@ -34,6 +34,13 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_DEV_UI_PORT: port(8233),
   WORKFLOW_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  RENEWAL_SWEEP_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(31 * 86_400)
+    .default(3600),
+  EDGE_EVENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   BOOTSTRAP_TENANT: z.string().min(1).max(64).default('default'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -72,6 +79,10 @@ export interface Config {
     devUiPort: number;
   };
   workflowAnswerTimeoutMs: number;
+  /** Seconds between scheduled renewal sweeps; 0: no renewal schedule. */
+  renewalSweepIntervalSeconds: number;
+  /** How often each edge polls the registry's edge events (revocations, rotation requests). */
+  edgeEventPollMs: number;
   bootstrapTenant: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
@@ -129,6 +140,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       devUiPort: e.TEMPORAL_DEV_UI_PORT,
     },
     workflowAnswerTimeoutMs: e.WORKFLOW_ANSWER_TIMEOUT_MS,
+    renewalSweepIntervalSeconds: e.RENEWAL_SWEEP_INTERVAL_SECONDS,
+    edgeEventPollMs: e.EDGE_EVENT_POLL_MS,
     bootstrapTenant: e.BOOTSTRAP_TENANT,
     logLevel: e.LOG_LEVEL,
   };

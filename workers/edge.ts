@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     db: registry.db,
     client,
     logger,
-    settings: { ...config, taskQueue: config.temporal.taskQueue },
+    settings: { ...config, taskQueue: config.temporal.taskQueue, eventPollMs: config.edgeEventPollMs },
   });
   logger.info(
     {

@@ -2,6 +2,7 @@
 import { loadKek } from '../runtime/kek';
 import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
+import { ensureRenewalSchedule } from '../runtime/renewal-schedule';
 import { onShutdownSignal } from '../runtime/signals';
 import { connectClient } from '../runtime/temporal';
 import { bundleWorkflows, createWorker, installTemporalRuntime } from '../runtime/worker';
@@ -13,8 +14,13 @@ async function main(): Promise<void> {
   installTemporalRuntime();
   const address = config.temporal.address ?? 'localhost:7233';
   const registry = await openMigratedRegistry(config.registry);
-  // Registers the search attributes on the namespace if this is the first process to connect.
+  // Registers the search attributes on the namespace if this is the first process to connect,
+  // and keeps the renewal Schedule in step with this worker's settings.
   const client = await connectClient(address, config.temporal.namespace);
+  const schedule = await ensureRenewalSchedule(client, {
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.renewalSweepIntervalSeconds,
+  });
   await client.connection.close();
   const { worker, connection } = await createWorker({
     address,
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       registry: describeRegistry(config.registry),
+      renewalSchedule: schedule,
     },
     'worker running',
   );

@@ -8,10 +8,10 @@ import { provisionX509WorkflowId } from '../../domain/ids';
 import type { PublicKeyCache } from '../../pki/chain';
 import { derToPem } from '../../pki/device-certificate';
 import { validateDeviceChain } from '../../pki/device-chain';
-import { findDeviceByCertificate } from '../../registry/devices';
+import { findDeviceByCertificate, isRevokedCertificate } from '../../registry/devices';
 import { newId } from '../../registry/ids';
 import type { Database } from '../../registry/schema';
-import { deviceSearchAttributes } from '../../workflows/definitions';
+import { certificateInUseSignal, deviceSearchAttributes } from '../../workflows/definitions';
 import { awaitAnswer } from '../commands/workflow-answer';
 import { asCertflowError } from '../failures';
 import { type RateLimiter, takeAll } from './rate-limit';
@@ -29,12 +29,17 @@ export interface FirstConnectDeps {
   clockSkewSeconds: number;
   logger: Logger;
   now?: () => Date;
-  /** Known devices are remembered this long (revocation reaches the edge within it). */
+  /**
+   * Known devices are remembered this long. Revocation does not wait for it: the edge event
+   * feed calls `forgetDevice`; the TTL only bounds staleness if an event were missed.
+   */
   knownTtlMs?: number;
+  /** Bound on signalling a rotation workflow the first use of its new certificate. */
+  confirmTimeoutMs?: number;
 }
 
 export type CertificateOutcome =
-  | { ok: true; device: ProvisionedDevice; provisioned: boolean }
+  | { ok: true; device: ProvisionedDevice; provisioned: boolean; fingerprintSha256: string }
   | { ok: false; code: ErrorCode; detail: string; retryable: boolean; retryAfterMs?: number };
 
 /** Refusals that a fresher view of the registered CAs could turn into an acceptance. */
@@ -61,7 +66,63 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
 export function createCertificateAuthenticator(deps: FirstConnectDeps) {
   const now = deps.now ?? (() => new Date());
   const known = new Map<string, { device: ProvisionedDevice; until: number }>();
+  // device id → fingerprints cached for it, so a revocation evicts without a scan.
+  const fingerprintsOf = new Map<string, Set<string>>();
+  // Bumped by every eviction: a registry read begun before one may predate the revocation and
+  // is then answered but not cached.
+  let evictions = 0;
   const knownTtlMs = deps.knownTtlMs ?? 5_000;
+
+  function remember(fingerprint: string, device: ProvisionedDevice, at: Date, readAt: number): void {
+    if (readAt !== evictions) return;
+    if (known.size > 100_000) {
+      known.clear();
+      fingerprintsOf.clear();
+    }
+    known.set(fingerprint, { device, until: at.getTime() + knownTtlMs });
+    const fingerprints = fingerprintsOf.get(device.deviceId) ?? new Set<string>();
+    fingerprintsOf.set(device.deviceId, fingerprints.add(fingerprint));
+  }
+
+  /** Drops the device's certificates from the cache (the device or a credential was revoked). */
+  function forgetDevice(deviceId: string): void {
+    evictions += 1;
+    for (const fingerprint of fingerprintsOf.get(deviceId) ?? []) known.delete(fingerprint);
+    fingerprintsOf.delete(deviceId);
+  }
+
+  /**
+   * First use of a rotated-in certificate: tells the rotation workflow waiting for it, which
+   * then revokes the old certificate. Bounded so a slow Temporal delays the connect a little,
+   * never blocks it; false when the signal did not get through (the next connect retries it).
+   */
+  async function confirmRotation(
+    workflowId: string,
+    fingerprint: string,
+    deviceId: string,
+  ): Promise<boolean> {
+    const timeoutMs = deps.confirmTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const signal = deps.client.workflow
+        .getHandle(workflowId)
+        .signal(certificateInUseSignal, { fingerprintSha256: fingerprint });
+      signal.catch(() => undefined);
+      await Promise.race([
+        signal,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      deps.logger.info({ deviceId, fingerprint, workflowId }, 'rotated certificate in use: confirmed');
+      return true;
+    } catch (err) {
+      deps.logger.warn({ err, deviceId, fingerprint, workflowId }, 'rotation confirmation not delivered');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async function lookupKnown(
     fingerprint: string,
@@ -70,8 +131,15 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
   ): Promise<ProvisionedDevice | undefined> {
     const hit = known.get(fingerprint);
     if (hit && hit.until > at.getTime()) return hit.device;
+    const readAt = evictions;
     const row = await findDeviceByCertificate(deps.db, fingerprint);
-    if (!row) return undefined;
+    if (!row) {
+      // A revoked certificate is refused here, not handed to JITP (which would start a
+      // provisioning workflow on every retry only to find the name taken).
+      if (await isRevokedCertificate(deps.db, fingerprint))
+        throw new CertflowError('CERTIFICATE_REVOKED', 'the device certificate is revoked');
+      return undefined;
+    }
     // Provisioned by hash: no stored certificate, so the presented one's window counts.
     const notAfter = row.notAfter ?? new X509Certificate(leaf).validTo;
     if (Date.parse(notAfter) <= at.getTime())
@@ -79,8 +147,9 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
     if (row.caStatus !== null && row.caStatus !== 'active')
       throw new CertflowError('JITP_CA_INACTIVE', `the issuing CA is ${row.caStatus}`);
     const device = { tenantId: row.tenantId, deviceId: row.deviceId, deviceName: row.deviceName };
-    if (known.size > 100_000) known.clear();
-    known.set(fingerprint, { device, until: at.getTime() + knownTtlMs });
+    const confirmed =
+      row.pendingRotation === null || (await confirmRotation(row.pendingRotation, fingerprint, row.deviceId));
+    if (confirmed) remember(fingerprint, device, at, readAt);
     return device;
   }
 
@@ -136,18 +205,19 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
     return awaitAnswer<ProvisionedDevice>(handle, deps.holdTimeoutMs);
   }
 
-  return async function authenticateCertificate(chain: Uint8Array[]): Promise<CertificateOutcome> {
+  async function authenticateCertificate(chain: Uint8Array[]): Promise<CertificateOutcome> {
     const at = now();
     const leaf = chain[0];
     if (!leaf)
       return refusal(new CertflowError('DEVICE_CERTIFICATE_REQUIRED', 'no client certificate was presented'));
     const fingerprint = createHash('sha256').update(leaf).digest('hex');
     try {
+      const readAt = evictions;
       const device = await lookupKnown(fingerprint, leaf, at);
-      if (device) return { ok: true, device, provisioned: false };
+      if (device) return { ok: true, device, provisioned: false, fingerprintSha256: fingerprint };
       const created = await provision(chain, fingerprint, at);
-      known.set(fingerprint, { device: created, until: at.getTime() + knownTtlMs });
-      return { ok: true, device: created, provisioned: true };
+      remember(fingerprint, created, at, readAt);
+      return { ok: true, device: created, provisioned: true, fingerprintSha256: fingerprint };
     } catch (err) {
       const known = asCertflowError(err);
       if (!known) {
@@ -159,7 +229,9 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
       deps.logger.info({ fingerprint, code: known.code, detail: known.message }, 'certificate refused');
       return refusal(known, (err as { retryAfterMs?: number }).retryAfterMs);
     }
-  };
+  }
+
+  return Object.assign(authenticateCertificate, { forgetDevice });
 }
 
 function refusal(err: CertflowError, retryAfterMs?: number): CertificateOutcome {

@@ -3,30 +3,33 @@ import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import { CertflowError } from '../../domain/errors';
 import type { CertificateAuthenticator } from '../edge/first-connect';
-import { presentedChain } from '../edge/peer-chain';
+import type { EdgeRotation } from '../edge/rotation';
+import { authenticateDevice, rotationRoutes } from './device/rotation';
 import { problemResponse, toProblem } from './problem';
 
 /**
  * The device API over HTTPS with a client certificate (served on its own TLS port, since it
  * must ask for client certificates). `POST /device/v1/connect` is the HTTP twin of an MQTT
  * CONNECT: a known certificate is recognised, an unknown one from a registered JITP CA is
- * provisioned within this request.
+ * provisioned within this request. With `rotation`, the rotation protocol's HTTPS variant
+ * (./device/rotation.ts) is served too.
  */
-export function createDeviceApp(deps: { authenticateCertificate: CertificateAuthenticator }) {
+export function createDeviceApp(deps: {
+  authenticateCertificate: CertificateAuthenticator;
+  rotation?: EdgeRotation;
+}) {
   const app = new Hono<{ Bindings: HttpBindings }>();
   app.post('/device/v1/connect', async (c) => {
-    const chain = presentedChain(c.env.incoming.socket);
-    const outcome = await deps.authenticateCertificate(chain);
-    if (outcome.ok) {
-      return c.json({ ...outcome.device, provisioned: outcome.provisioned }, outcome.provisioned ? 201 : 200);
-    }
-    const problem = toProblem(new CertflowError(outcome.code, outcome.detail), c.req.path, randomUUID());
-    if (outcome.retryable) {
-      const seconds = Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1_000) / 1_000));
-      c.header('retry-after', String(seconds));
-    }
-    return problemResponse(c, problem);
+    const auth = await authenticateDevice(c, deps.authenticateCertificate);
+    if (auth instanceof Response) return auth;
+    return c.json({ ...auth.device, provisioned: auth.provisioned }, auth.provisioned ? 201 : 200);
   });
+  if (deps.rotation) {
+    app.route(
+      '/',
+      rotationRoutes({ authenticateCertificate: deps.authenticateCertificate, rotation: deps.rotation }),
+    );
+  }
   app.notFound((c) =>
     problemResponse(
       c,

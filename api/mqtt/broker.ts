@@ -10,10 +10,12 @@ import {
   maySubscribe,
   parsePolicy,
 } from '../../domain/policy';
+import { ROTATION_TOPICS, type RotationRequestMessage } from '../../domain/rotation';
 import { type AuthenticatedDevice, loadPolicyContext } from '../../registry/devices';
 import type { Database } from '../../registry/schema';
 import type { CertificateAuthenticator } from '../edge/first-connect';
 import { presentedChain } from '../edge/peer-chain';
+import type { EdgeRotation } from '../edge/rotation';
 import type { ProvisionHandler } from '../provisioning/handler';
 import { createDeviceAuthenticator } from './device-auth';
 import { GATEWAY_CONNECT_TOPIC, type GatewayHandler } from './gateway';
@@ -25,6 +27,8 @@ import {
   provisionSubscribeAllowed,
   type ProvisionLimits,
 } from './provisioning';
+import { createMqttRotation, rotationSubscribeAllowed } from './rotation';
+import { createSessionIndex } from './sessions';
 
 // MQTT 3.1.1 CONNACK return codes (aedes speaks 3.1.1).
 const IDENTIFIER_REJECTED = 2;
@@ -49,13 +53,35 @@ export interface BrokerOptions {
   provisionLimits?: ProvisionLimits;
   /** Gateway provisioning on v1/gateway/connect (for devices whose policy allows that topic). */
   gateway?: GatewayHandler;
+  /** The rotation protocol's topics (./rotation.ts); without it they follow the class policy. */
+  rotation?: EdgeRotation;
 }
 
 export interface EmbeddedBroker {
   /** The device behind a connected client id, for later hooks and tests. */
   deviceOf(clientId: string): AuthenticatedDevice | undefined;
+  /**
+   * Forgets what the broker cached about the device (credentials, compiled policy) and makes
+   * any connect of it still being authenticated fail: call before `disconnectDevice`.
+   */
+  forgetDevice(deviceId: string): void;
+  /**
+   * Closes the device's live sessions: those authenticated with the certificate of this
+   * SHA-256 fingerprint, or all of them without one. Returns how many were closed.
+   */
+  disconnectDevice(deviceId: string, fingerprint?: string | null): number;
+  /** Whether the device has a live session on this broker. */
+  isConnected(deviceId: string): boolean;
+  /** Publishes a rotation request to the device's sessions subscribed to it; false if none is here. */
+  requestRotation(deviceId: string, request: RotationRequestMessage): boolean;
   ports: { plain: number; tls: number };
   close(): Promise<void>;
+}
+
+/** A device that authenticated, and the certificate (SHA-256) it did so with, if any. */
+interface Identity {
+  device: AuthenticatedDevice;
+  fingerprint: string | null;
 }
 
 function authError(code: number, message: string) {
@@ -78,6 +104,10 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
   // Keyed by client id for deviceOf(), holding the client object so that a takeover (same
   // client id) is not undone by the old connection's disconnect, which aedes reports later.
   const devices = new Map<string, { client: object; device: AuthenticatedDevice }>();
+  const sessions = createSessionIndex();
+  const rotation = opts.rotation
+    ? createMqttRotation({ rotation: opts.rotation, logger: opts.logger })
+    : undefined;
   const provisioning = opts.provision
     ? createProvisioningSessions({
         provision: opts.provision,
@@ -99,6 +129,7 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
         return done(authError(IDENTIFIER_REJECTED, 'client id not accepted'), false);
       const chain = presentedChain(client.conn);
       const password = passwordBuffer?.toString('utf8');
+      const mark = sessions.mark();
       const answer = async (): Promise<void> => {
         const result = await identify(client.id, username, password, chain);
         if (result === 'provision' && provisioning) {
@@ -113,18 +144,24 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
             false,
           );
         }
-        const policy = await policyFor(result);
+        const { device, fingerprint } = result;
+        const policy = await policyFor(device);
         const will = (client as { _will?: { topic: string; retain?: boolean } })._will;
         if (will && !mayPublish(policy, will.topic, { retain: will.retain === true })) {
           return done(authError(NOT_AUTHORIZED, 'will topic not allowed'), false);
         }
         const holder = devices.get(client.id);
-        if (holder && holder.device.deviceId !== result.deviceId) {
+        if (holder && holder.device.deviceId !== device.deviceId) {
           // Another device may not take over (and disconnect) a connected device by its client id.
           return done(authError(IDENTIFIER_REJECTED, 'client id in use'), false);
         }
-        devices.set(client.id, { client, device: result });
-        policies.set(client, { policy, deviceId: result.deviceId });
+        if (sessions.revokedSince(device.deviceId, mark)) {
+          // Revoked while this connect was in flight: retryable, the next try reads the registry.
+          return done(authError(SERVER_UNAVAILABLE, 'credentials changed'), false);
+        }
+        devices.set(client.id, { client, device });
+        policies.set(client, { policy, deviceId: device.deviceId, fingerprint });
+        sessions.add(device.deviceId, client, fingerprint);
         done(null, true);
       };
       answer().catch((err: unknown) => {
@@ -137,6 +174,11 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
         return done(provisioning.acceptPublish(client, packet));
       // Looked up by client object, not id: a will is published after the client left.
       const grant = client ? policies.get(client) : undefined;
+      const device = client && isDevice(client) ? devices.get(client.id)?.device : undefined;
+      if (client && grant?.fingerprint && device && rotation) {
+        const handled = rotation.acceptPublish(client, device, grant.fingerprint, packet);
+        if (handled !== undefined) return done(handled);
+      }
       if (!grant || !mayPublish(grant.policy, packet.topic, { retain: packet.retain })) {
         return done(new Error('publish not allowed'));
       }
@@ -156,7 +198,10 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
       if (provisioning?.isProvisioning(client))
         return done(null, provisionSubscribeAllowed(sub.topic) ? sub : null);
       const grant = policies.get(client);
-      const allowed = isDevice(client) && grant !== undefined && maySubscribe(grant.policy, sub.topic);
+      const control =
+        rotation !== undefined && grant?.fingerprint != null && rotationSubscribeAllowed(sub.topic);
+      const allowed =
+        isDevice(client) && grant !== undefined && (control || maySubscribe(grant.policy, sub.topic));
       done(null, allowed && grant ? { ...sub, topic: toInternal(sub.topic, grant.deviceId) } : null);
     },
     // Provision requests are answered by the broker itself and never routed to subscribers
@@ -165,12 +210,15 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
       // Control messages the broker handles itself are never routed to subscribers.
       if (packet.topic === PROVISION_REQUEST_TOPIC || packet.topic === GATEWAY_CONNECT_TOPIC) return null;
       const topic = toDevice(packet.topic, policies.get(client)?.deviceId);
-      if (topic === undefined) return null;
+      if (topic === undefined || topic === ROTATION_TOPICS.csr) return null;
       return topic === packet.topic ? packet : { ...packet, topic };
     },
   });
   const isDevice = (client: { id: string }) => devices.get(client.id)?.client === client;
-  const policies = new WeakMap<object, { policy: CompiledPolicy; deviceId: string }>();
+  const policies = new WeakMap<
+    object,
+    { policy: CompiledPolicy; deviceId: string; fingerprint: string | null }
+  >();
 
   /**
    * The device's least-privilege topic policy: its class's policy (ThingsBoard's device topics
@@ -203,17 +251,17 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
     username: string | undefined,
     password: string | undefined,
     chain: Uint8Array[],
-  ): Promise<AuthenticatedDevice | 'provision' | number> {
+  ): Promise<Identity | 'provision' | number> {
     if (!username && chain.length > 0 && opts.authenticateCertificate) {
       const outcome = await opts.authenticateCertificate(chain);
-      if (outcome.ok) return outcome.device;
+      if (outcome.ok) return { device: outcome.device, fingerprint: outcome.fingerprintSha256 };
       return outcome.retryable ? SERVER_UNAVAILABLE : NOT_AUTHORIZED;
     }
     if (isProvisioningConnect(username, chain.length > 0)) {
       // A device provisioned with MQTT basic "client id only" credentials also sends nothing else.
       if (!username) {
         const device = await credentials.byBasic(clientId, undefined, password);
-        if (device) return device;
+        if (device) return { device, fingerprint: null };
       }
       return 'provision';
     }
@@ -224,7 +272,7 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
     const device = password
       ? ((await credentials.byBasic(clientId, username, password)) ?? (await credentials.byToken(username)))
       : ((await credentials.byToken(username)) ?? (await credentials.byBasic(clientId, username, password)));
-    return device ?? BAD_USERNAME_OR_PASSWORD;
+    return device ? { device, fingerprint: null } : BAD_USERNAME_OR_PASSWORD;
   }
   // aedes has no unsubscribe hook: a device's `me` filters were subscribed under their internal
   // topic, so undo that subscription here once aedes has handled the literal one.
@@ -244,7 +292,50 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
   });
   broker.on('clientDisconnect', (client) => {
     if (isDevice(client)) devices.delete(client.id);
+    const deviceId = policies.get(client)?.deviceId;
+    if (deviceId !== undefined) sessions.remove(deviceId, client);
   });
+  // After the SUBACK: a device subscribing to rotation requests is shown the pending one.
+  broker.on('subscribe', (subs, client) => {
+    const grant = policies.get(client);
+    const device = devices.get(client.id)?.device;
+    if (!rotation || !grant || grant.fingerprint === null || !device || !isDevice(client)) return;
+    const granted = subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic);
+    rotation.onSubscribe(client, device, grant.fingerprint, granted).catch((err: unknown) => {
+      opts.logger.warn({ err, deviceId: device.deviceId }, 'pending rotation request not shown');
+    });
+  });
+
+  function forgetDevice(deviceId: string): void {
+    sessions.revoke(deviceId);
+    credentials.forgetDevice(deviceId);
+    compiled.delete(deviceId);
+  }
+
+  function disconnectDevice(deviceId: string, fingerprint?: string | null): number {
+    const closed = sessions.disconnect(deviceId, fingerprint);
+    if (closed > 0) opts.logger.info({ deviceId, fingerprint, sessions: closed }, 'revoked sessions closed');
+    return closed;
+  }
+
+  function requestRotation(deviceId: string, request: RotationRequestMessage): boolean {
+    if (!sessions.has(deviceId)) return false;
+    const payload = Buffer.from(JSON.stringify(request));
+    broker.publish(
+      {
+        cmd: 'publish',
+        topic: toInternal(ROTATION_TOPICS.request, deviceId),
+        payload,
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      (err) => {
+        if (err) opts.logger.warn({ err, deviceId }, 'rotation request not published');
+      },
+    );
+    return true;
+  }
 
   const plain = createServer((socket) => broker.handle(socket));
   const secure = createTlsServer(
@@ -257,6 +348,10 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
 
   return {
     deviceOf: (clientId) => devices.get(clientId)?.device,
+    forgetDevice,
+    disconnectDevice,
+    isConnected: (deviceId) => sessions.has(deviceId),
+    requestRotation,
     ports,
     close: async () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));

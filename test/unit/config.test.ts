@@ -41,6 +41,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('sweeps for renewal hourly and polls edge events every 500 ms unless told otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ renewalSweepIntervalSeconds: 3600, edgeEventPollMs: 500 });
+    expect(loadConfig({ RENEWAL_SWEEP_INTERVAL_SECONDS: '0', EDGE_EVENT_POLL_MS: '50' })).toMatchObject({
+      renewalSweepIntervalSeconds: 0,
+      edgeEventPollMs: 50,
+    });
+    expect(() => loadConfig({ EDGE_EVENT_POLL_MS: '10' })).toThrow(/EDGE_EVENT_POLL_MS/);
+    expect(() => loadConfig({ RENEWAL_SWEEP_INTERVAL_SECONDS: '-1' })).toThrow(
+      /RENEWAL_SWEEP_INTERVAL_SECONDS/,
+    );
+  });
+
   it('refuses a database URL it cannot serve', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(
       /DATABASE_URL: unsupported database URL scheme/,
