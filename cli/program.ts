@@ -2,11 +2,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerApiKeysCreate } from './commands/api-keys-create';
 import { registerApiKeysList } from './commands/api-keys-list';
 import { registerApiKeysRevoke } from './commands/api-keys-revoke';
+import { registerCertificatesRevoke } from './commands/certificates-revoke';
+import { registerDevicesCertificates } from './commands/devices-certificates';
 import { registerDevicesCreate } from './commands/devices-create';
 import { registerDevicesGet } from './commands/devices-get';
 import { registerDevicesHistory } from './commands/devices-history';
 import { registerDevicesImport } from './commands/devices-import';
 import { registerDevicesList } from './commands/devices-list';
+import { registerDevicesRevoke } from './commands/devices-revoke';
+import { registerDevicesRotate } from './commands/devices-rotate';
+import { registerRotationControl } from './commands/rotation-control';
+import { registerRotationList } from './commands/rotation-list';
+import { registerRotationReport } from './commands/rotation-report';
+import { registerRotationStart } from './commands/rotation-start';
+import { registerRotationStatus } from './commands/rotation-status';
 import { registerTenantsCreate } from './commands/tenants-create';
 import { registerTenantsList } from './commands/tenants-list';
 import { DEFAULT_API_URL, outputFormats } from './args';
@@ -16,7 +25,7 @@ import { formatExpectedError } from './problem';
 /** The command tree over injected dependencies; no process globals, so tests can run it in-process. */
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('certflow')
-    .description('Operate a certflow platform: tenants, devices and API keys.')
+    .description('Operate a certflow platform: tenants, devices, API keys, rotation and revocation.')
     .addOption(
       new Option('--api-url <url>', `certflow HTTP API (default: $CERTFLOW_API_URL or ${DEFAULT_API_URL})`),
     )
@@ -40,6 +49,19 @@ export function buildProgram(deps: CliDeps): Command {
   registerDevicesGet(devices, deps);
   registerDevicesHistory(devices, deps);
   registerDevicesImport(devices, deps);
+  registerDevicesRevoke(devices, deps);
+  registerDevicesCertificates(devices, deps);
+  registerDevicesRotate(devices, deps);
+
+  const certificates = program.command('certificates').description('manage device certificates');
+  registerCertificatesRevoke(certificates, deps);
+
+  const rotation = program.command('rotation').description('fleet certificate rotation runs');
+  registerRotationStart(rotation, deps);
+  registerRotationList(rotation, deps);
+  registerRotationStatus(rotation, deps);
+  registerRotationControl(rotation, deps);
+  registerRotationReport(rotation, deps);
 
   const apiKeys = program.command('api-keys').description("manage your tenant's API keys (admin)");
   registerApiKeysCreate(apiKeys, deps);

@@ -14,6 +14,8 @@ import { registerHealthRoute } from './health';
 import { registerIssuingCaRoutes } from './issuing-cas/routes';
 import { registerProfileRoutes } from './profiles/routes';
 import { registerProvisionRoute } from './provision/routes';
+import { registerRevocationRoutes } from './revocations/routes';
+import { registerRotationRunRoutes } from './rotation-runs/routes';
 import { problemResponse, toProblem } from './problem';
 
 /** Bulk requests carry up to 1000 devices; nothing legitimate is larger. */
@@ -75,6 +77,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerHealthRoute(app, deps);
   if (deps.provision) registerProvisionRoute(app, deps.provision);
   registerDeviceRoutes(app, deps);
+  // After the device routes: it relies on their /api/devices/* role guard.
+  registerRevocationRoutes(app, deps);
+  registerRotationRunRoutes(app, deps);
   registerCatalogRoutes(app, deps);
   registerCaRoutes(app, deps);
   registerProfileRoutes(app, deps);

@@ -45,7 +45,7 @@ export const DeviceSchema = z
     tags: z.array(z.string()),
     attributes: z.record(z.string(), AttributeValue),
     provisionState: z.enum(['pre-provisioned', 'provisioned']),
-    status: z.enum(['active', 'disabled']),
+    status: z.enum(['active', 'disabled', 'revoked']),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
