@@ -6,8 +6,10 @@ export interface Options {
   n: number;
   /** Workflows started for the engine-rate measurement. */
   workflows: number;
-  /** Operations in flight at once. */
+  /** Operations in flight at once (also: simulated devices connecting at once before the rotation run). */
   concurrency: number;
+  /** The rotation run's `concurrency` option: devices rotating at once. */
+  rotationConcurrency: number;
   /** Per scenario: no new operation starts after this many seconds (keeps a slow run bounded). */
   maxSeconds: number;
 }

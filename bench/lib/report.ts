@@ -37,13 +37,26 @@ function goal(r: ScenarioResult): string {
   return `${r.goalMet ? '✅' : '❌'} ${r.goal}`;
 }
 
+/** The machine's own figures: the engine's empty-workflow rate and the raw signing rate. */
+function machineRates(report: Report): string {
+  const find = (id: string) => report.scenarios.find((r) => r.id === id && r.measured);
+  const engine = find('empty-workflows');
+  const signing = find('baseline-signing');
+  return (
+    `Workflow engine: ${fmt(engine?.throughput)} empty workflows/s (concurrency ${fmt(engine?.concurrency)}); ` +
+    `issuance: ${fmt(signing?.throughput)} certificates/s, raw ECDSA P-256: ${fmt(Number(signing?.checks?.rawP256SignsPerS))} signs/s (one process).`
+  );
+}
+
 /** The Markdown table printed at the end of a run (and pasted into docs/benchmarks.md). */
 export function markdown(report: Report): string {
   const m = report.machine;
   const head = [
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.kernel}; Node ${m.node}; ` +
       `${m.temporalCli}; Temporal TS SDK ${m.temporalSdk}. ` +
-      `N = ${report.options.n}, concurrency ${report.options.concurrency}${report.options.quick ? ' (--quick)' : ''}.`,
+      `N = ${report.options.n}, concurrency ${report.options.concurrency}, ` +
+      `rotation concurrency ${report.options.rotationConcurrency}${report.options.quick ? ' (--quick)' : ''}.`,
+    machineRates(report),
     '',
     '| scenario | N | ok | errors | ops/s | p50 ms | p95 ms | p99 ms | peak RSS MB | baseline | ratio | goal |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -62,7 +75,8 @@ export function markdown(report: Report): string {
       const c = [`CPU s over ${r.durationS} s: ${cpu.join(', ')}`];
       c.push(...Object.entries(r.checks ?? {}).map(([k, v]) => `${k}=${v}`));
       const e = Object.entries(r.errorKinds ?? {}).map(([k, v]) => `${v}× "${k}"`);
-      return `- ${r.id}: ${[...c, ...e].join(', ')}`;
+      const notes = (r.notes ?? []).map((n) => `\n  - ${n}`).join('');
+      return `- ${r.id}: ${[...c, ...e].join(', ')}${notes}`;
     });
   return [...head, ...rows, '', ...checks].join('\n');
 }

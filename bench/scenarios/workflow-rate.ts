@@ -9,9 +9,9 @@ import { measure, type ScenarioResult } from '../lib/measure';
 import { self } from '../lib/procs';
 
 /**
- * The workflow engine's own rate, to compare machines: certflow registers no empty workflow,
- * so this starts `createDeviceWorkflow` (two activities: registry insert, audit event) straight
- * through the Temporal client and waits for each result, with no HTTP or MQTT in front.
+ * certflow's cheapest real workflow, `createDeviceWorkflow` (two activities: registry insert,
+ * audit event), started straight through the Temporal client and awaited, with no HTTP or MQTT
+ * in front: the engine's rate with certflow's activities, next to the empty-workflow rate.
  */
 export async function workflowRate(ctx: BenchContext, cf: Certflow): Promise<ScenarioResult> {
   const connection = await Connection.connect({ address: cf.temporalAddress });
@@ -38,7 +38,9 @@ export async function workflowRate(ctx: BenchContext, cf: Certflow): Promise<Sce
         });
       },
     });
-    r.notes = ['no empty workflow exists; createDeviceWorkflow (2 activities) stands in for it'];
+    r.notes = [
+      "createDeviceWorkflow (2 activities) on certflow's worker; the engine alone: see empty-workflows",
+    ];
     return r;
   } finally {
     await connection.close();
