@@ -26,16 +26,27 @@ export interface RecordAuditEventInput {
 export function createAuditActivities({ db }: AuditActivityDeps) {
   return {
     async recordAuditEvent(input: RecordAuditEventInput): Promise<{ id: string; seq: number }> {
-      const { workflowExecution } = Context.current().info;
-      // Always set for workflow activities; standalone activities have none.
-      const row = await appendAuditEvent(db, {
-        ...input,
-        workflowId: workflowExecution?.workflowId ?? null,
-        workflowRunId: workflowExecution?.runId ?? null,
-      });
-      return { id: row.id, seq: Number(row.seq) };
+      return recordAudit(db, input);
     },
   };
+}
+
+/**
+ * Appends the event stamped with the calling activity's workflow execution; for activities
+ * that write their audit event themselves (one local activity instead of two).
+ */
+export async function recordAudit(
+  db: Kysely<Database>,
+  input: RecordAuditEventInput,
+): Promise<{ id: string; seq: number }> {
+  const { workflowExecution } = Context.current().info;
+  // Always set for workflow activities; standalone activities have none.
+  const row = await appendAuditEvent(db, {
+    ...input,
+    workflowId: workflowExecution?.workflowId ?? null,
+    workflowRunId: workflowExecution?.runId ?? null,
+  });
+  return { id: row.id, seq: Number(row.seq) };
 }
 
 export type AuditActivities = ReturnType<typeof createAuditActivities>;

@@ -2,13 +2,17 @@ import type { Kysely } from 'kysely';
 import type { CreateDeviceInput, DeviceView } from '../domain/device';
 import { insertDevice, toDeviceView } from '../registry/devices';
 import type { Database } from '../registry/schema';
+import { recordAudit } from './audit';
 import { permanentOnDomainError } from './failures';
 
 export interface DeviceActivityDeps {
   db: Kysely<Database>;
 }
 
-/** Device registry activities. Idempotent on the device id (see `insertDevice`). */
+/**
+ * Device registry activities. Idempotent on the device id (see `insertDevice`) and the audit
+ * event's key, so a retry after a crash between the two writes completes the job.
+ */
 export function createDeviceActivities({ db }: DeviceActivityDeps) {
   return {
     async createDevice(input: CreateDeviceInput & { createdByWorkflow: string }): Promise<DeviceView> {
@@ -28,7 +32,23 @@ export function createDeviceActivities({ db }: DeviceActivityDeps) {
           gatewayId: input.gatewayId,
           createdByWorkflow: input.createdByWorkflow,
         });
-        return toDeviceView(row);
+        const device = toDeviceView(row);
+        await recordAudit(db, {
+          tenantId: input.tenantId,
+          eventKey: `device.created/${device.id}`,
+          type: 'device.created',
+          actor: input.requestedBy,
+          deviceId: device.id,
+          data: {
+            name: device.name,
+            productId: device.productId,
+            cohortId: device.cohortId,
+            deviceClassId: device.deviceClassId,
+            tags: device.tags,
+            credential: input.accessTokenHash ? 'ACCESS_TOKEN' : null,
+          },
+        });
+        return device;
       });
     },
   };

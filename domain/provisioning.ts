@@ -3,6 +3,7 @@
  * exactly (so existing device code works unchanged), plus certflow's `deviceId`, `errorCode`
  * and the `CSR` credential type. Pure: parsing and the response shapes.
  */
+import type { AuditEventType } from './audit';
 import { deviceNameProblem } from './device';
 
 export const credentialTypes = ['ACCESS_TOKEN', 'MQTT_BASIC', 'X509_CERTIFICATE', 'CSR'] as const;
@@ -156,4 +157,49 @@ export interface ClaimWorkflowResult {
   created: boolean;
   /** For CSR claims: the issued certificate followed by its chain (PEM). */
   certificateChainPem?: string;
+}
+
+/** What a claim did to the registry (registry/claims.ts `ClaimResult`). */
+export interface ClaimOutcome {
+  deviceId: string;
+  deviceName: string;
+  created: boolean;
+  /** Credentials revoked because the device was provisioned again (factory reset). */
+  revokedCredentials: number;
+}
+
+/**
+ * The `device.provisioned` audit event of a claim, keyed by the claiming run. The claim step
+ * appends it itself, except for CSR claims, whose workflow appends it once the certificate is
+ * issued (then with the certificate).
+ */
+export function claimAuditEvent(
+  input: ClaimWorkflowInput,
+  claim: ClaimOutcome,
+  runId: string,
+  certificate?: { serialHex: string; fingerprintSha256: string; notAfter: string },
+): {
+  tenantId: string;
+  eventKey: string;
+  type: AuditEventType;
+  actor: string;
+  deviceId: string;
+  data: Record<string, unknown>;
+} {
+  return {
+    tenantId: input.tenantId,
+    eventKey: `device.provisioned/${claim.deviceId}/${runId}`,
+    type: 'device.provisioned',
+    actor: `profile:${input.profile.id}`,
+    deviceId: claim.deviceId,
+    data: {
+      via: input.transport,
+      method: 'provision-key',
+      name: claim.deviceName,
+      created: claim.created,
+      credentialsType: input.credential.type,
+      revokedCredentials: claim.revokedCredentials,
+      ...(certificate ? { certificate } : {}),
+    },
+  };
 }
