@@ -42,6 +42,11 @@ export type EdgeSettings = Pick<
   trustStore?: TrustStoreOptions;
   /** How often the edge polls the registry's edge events (revocations, rotation requests). */
   eventPollMs?: number;
+  /**
+   * The client is built on the NativeConnection of a worker in this process that polls
+   * `taskQueue` (the all-in-one): provisioning and device creation ask for eager workflow start.
+   */
+  eagerStart?: boolean;
 };
 
 export interface EdgeOptions {
@@ -79,6 +84,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     db,
     client,
     taskQueue: settings.taskQueue,
+    eagerStart: settings.eagerStart,
     answerTimeoutMs: settings.workflowAnswerTimeoutMs,
     perSource: new RateLimiter(settings.provisioning.perSource),
     logger,
@@ -87,7 +93,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     provision,
     kek,
     db,
-    temporal: { client, taskQueue: settings.taskQueue },
+    temporal: { client, taskQueue: settings.taskQueue, eagerStart: settings.eagerStart },
     workflowAnswerTimeoutMs: settings.workflowAnswerTimeoutMs,
     caExpiryWarningDays: settings.caExpiryWarningDays,
     logger,
@@ -108,6 +114,7 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     db,
     client,
     taskQueue: settings.taskQueue,
+    eagerStart: settings.eagerStart,
     trustStore: createTrustStore(db, settings.trustStore),
     keyCache: new PublicKeyCache(),
     limits: {
@@ -138,7 +145,12 @@ export async function startEdge({ db, client, logger, settings, kek }: EdgeOptio
     gateway: createGatewayHandler({
       db,
       logger,
-      create: { client, taskQueue: settings.taskQueue, answerTimeoutMs: settings.workflowAnswerTimeoutMs },
+      create: {
+        client,
+        taskQueue: settings.taskQueue,
+        eagerStart: settings.eagerStart,
+        answerTimeoutMs: settings.workflowAnswerTimeoutMs,
+      },
     }),
   });
   const coap = await startCoapProvisioning({

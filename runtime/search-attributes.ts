@@ -1,4 +1,4 @@
-import { type Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { searchAttributes } from '../domain/ids';
 
@@ -6,7 +6,10 @@ import { searchAttributes } from '../domain/ids';
  * Registers certflow's custom search attributes on the namespace when they are missing (a
  * namespace created before they existed, or an external cluster). Safe to call on every start.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string,
+): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = Object.values(searchAttributes).filter((name) => !known.has(name));

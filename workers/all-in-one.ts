@@ -7,7 +7,7 @@ import { createLogger } from '../runtime/logger';
 import { describeRegistry, openMigratedRegistry } from '../runtime/registry';
 import { ensureRenewalSchedule } from '../runtime/renewal-schedule';
 import { onShutdownSignal } from '../runtime/signals';
-import { connectClient } from '../runtime/temporal';
+import { clientOnWorkerConnection } from '../runtime/temporal';
 import { ensureTemporalCli } from '../runtime/temporal-cli';
 import { type DevServer, startDevServer } from '../runtime/temporal-dev-server';
 import { bundleWorkflows, createWorker, installTemporalRuntime } from '../runtime/worker';
@@ -41,11 +41,6 @@ async function main(): Promise<void> {
   const registry = await openMigratedRegistry(config.registry);
   const kek = loadKek(config.caKeyEncryptionKey, { dataDir: config.dataDir, createLocal: true });
   const { tenant, adminKey } = await ensureBootstrapTenant(registry.db, config.bootstrapTenant);
-  const client = await connectClient(address, config.temporal.namespace);
-  await ensureRenewalSchedule(client, {
-    taskQueue: config.temporal.taskQueue,
-    intervalSeconds: config.renewalSweepIntervalSeconds,
-  });
   const { worker, connection } = await createWorker({
     address,
     namespace: config.temporal.namespace,
@@ -58,13 +53,25 @@ async function main(): Promise<void> {
       clockSkewSeconds: config.clockSkewSeconds,
     },
   });
+  // The edge's client shares the worker's connection, so first connects and provisioning
+  // requests start their workflows eagerly on this process's worker.
+  const client = await clientOnWorkerConnection(connection, config.temporal.namespace);
+  await ensureRenewalSchedule(client, {
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.renewalSweepIntervalSeconds,
+  });
   const running = worker.run();
   const edge = await startEdge({
     kek,
     db: registry.db,
     client,
     logger,
-    settings: { ...config, taskQueue: config.temporal.taskQueue, eventPollMs: config.edgeEventPollMs },
+    settings: {
+      ...config,
+      taskQueue: config.temporal.taskQueue,
+      eventPollMs: config.edgeEventPollMs,
+      eagerStart: true,
+    },
   });
 
   const host = config.publicHostname;
@@ -94,8 +101,7 @@ async function main(): Promise<void> {
     await edge.close();
     worker.shutdown();
     await running;
-    await connection.close();
-    await client.connection.close();
+    await connection.close(); // the client's too
     await registry.close();
     await devServer?.stop();
   }, say);

@@ -26,6 +26,8 @@ export interface DeviceRequest {
 export interface CreateDeviceDeps {
   client: Client;
   taskQueue: string;
+  /** See `FirstConnectDeps.eagerStart`. */
+  eagerStart?: boolean;
   answerTimeoutMs: number;
 }
 
@@ -69,6 +71,7 @@ export async function createDevice(
   const handle = await deps.client.workflow.start('createDeviceWorkflow', {
     workflowId,
     taskQueue: deps.taskQueue,
+    requestEagerStart: deps.eagerStart === true,
     args: [input],
     typedSearchAttributes: deviceSearchAttributes(tenantId, deviceId),
   });

@@ -21,6 +21,12 @@ export interface FirstConnectDeps {
   db: Kysely<Database>;
   client: Client;
   taskQueue: string;
+  /**
+   * The client shares its NativeConnection with a worker in this process that polls
+   * `taskQueue` (the all-in-one): the server may hand the first workflow task straight to it
+   * (eager workflow start) instead of going through its task-queue matching.
+   */
+  eagerStart?: boolean;
   trustStore: TrustStore;
   keyCache: PublicKeyCache;
   limits: { perCa: RateLimiter; perTenant: RateLimiter };
@@ -197,6 +203,7 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
     const handle = await deps.client.workflow.start('provisionX509DeviceWorkflow', {
       workflowId: provisionX509WorkflowId(ca.tenantId, fingerprint),
       taskQueue: deps.taskQueue,
+      requestEagerStart: deps.eagerStart === true,
       args: [input],
       // Concurrent first connects of one device attach to the run already going.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

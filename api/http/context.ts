@@ -9,7 +9,8 @@ import type { ProvisionHandler } from '../provisioning/handler';
 /** What the HTTP edge needs; `createApp(deps)` builds the app over it (tests pass their own). */
 export interface AppDeps {
   db: Kysely<Database>;
-  temporal: { client: Client; taskQueue: string };
+  /** `eagerStart`: see `FirstConnectDeps.eagerStart`. */
+  temporal: { client: Client; taskQueue: string; eagerStart?: boolean };
   /** How long a request waits for a workflow's answer before giving up with 504. */
   workflowAnswerTimeoutMs: number;
   /** Health probes; each resolves when its dependency answers. */

@@ -27,6 +27,12 @@ export interface ProvisionDeps {
   db: Kysely<Database>;
   client: Client;
   taskQueue: string;
+  /**
+   * The client shares its NativeConnection with a worker in this process that polls
+   * `taskQueue` (the all-in-one): the server may hand the first workflow task straight to it
+   * (eager workflow start) instead of going through its task-queue matching.
+   */
+  eagerStart?: boolean;
   answerTimeoutMs: number;
   /** Requests per source address (per edge process), whatever the key. */
   perSource: RateLimiter;
@@ -115,6 +121,7 @@ export function createProvisionHandler(deps: ProvisionDeps): ProvisionHandler {
     const handle = await deps.client.workflow.start('provisionClaimDeviceWorkflow', {
       workflowId: claimDeviceWorkflowId(profile.tenantId, deviceName),
       taskQueue: deps.taskQueue,
+      requestEagerStart: deps.eagerStart === true,
       args: [input],
       // A second device claiming the same name at once must not get the first one's answer.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,

@@ -80,7 +80,7 @@ export async function startTestEdge(
     db: p.registry.db,
     client: p.client,
     logger: pino({ level: 'silent' }),
-    settings: testEdgeSettings(dataDir, p.taskQueue, jitp),
+    settings: { ...testEdgeSettings(dataDir, p.taskQueue, jitp), eagerStart: p.eagerStart },
   });
   return {
     ...edge,

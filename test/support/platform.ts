@@ -10,7 +10,8 @@ import { createApiKey } from '../../registry/api-keys';
 import { pingRegistry, type Registry } from '../../registry/connect';
 import { createTenantWithAdminKey } from '../../registry/tenants';
 import { type Dialect, freshRegistry } from './registry';
-import { startTestWorker, testClient } from './temporal';
+import { clientOnWorkerConnection } from '../../runtime/temporal';
+import { NAMESPACE, startTestWorker, testClient } from './temporal';
 
 export interface TestTenant {
   id: string;
@@ -21,6 +22,8 @@ export interface TestPlatform {
   registry: Registry;
   client: Client;
   taskQueue: string;
+  /** The client shares the worker's NativeConnection and asks for eager workflow start. */
+  eagerStart: boolean;
   app: ReturnType<typeof createApp>;
   tenantA: TestTenant;
   tenantB: TestTenant;
@@ -36,16 +39,26 @@ async function tenantWithKeys(registry: Registry, name: string): Promise<TestTen
   return { id: tenant.id, keys: { admin: adminKey, operator: operator.key, auditor: auditor.key } };
 }
 
-/** The HTTP edge over a real registry, a real worker and the real Temporal dev server. */
-export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform> {
+/**
+ * The HTTP edge over a real registry, a real worker and the real Temporal dev server. With
+ * `eagerStart` the client is built on the worker's own connection, as in the all-in-one.
+ */
+export async function startTestPlatform(
+  dialect: Dialect,
+  opts: { eagerStart?: boolean } = {},
+): Promise<TestPlatform> {
   const registry = await freshRegistry(dialect);
   const kek = parseKek(randomBytes(32).toString('base64'));
   const worker = await startTestWorker(registry.db, { kek, deviceCertificateDays: 30 });
-  const client = await testClient();
+  const eagerStart = opts.eagerStart === true;
+  const client = eagerStart
+    ? await clientOnWorkerConnection(worker.connection, NAMESPACE)
+    : await testClient();
   const provision = createProvisionHandler({
     db: registry.db,
     client,
     taskQueue: worker.taskQueue,
+    eagerStart,
     answerTimeoutMs: 30_000,
     perSource: new RateLimiter({ perSecond: 10_000, burst: 10_000 }),
     logger: pino({ level: 'silent' }),
@@ -54,7 +67,7 @@ export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform>
     provision,
     kek,
     db: registry.db,
-    temporal: { client, taskQueue: worker.taskQueue },
+    temporal: { client, taskQueue: worker.taskQueue, eagerStart },
     workflowAnswerTimeoutMs: 30_000,
     logger: pino({ level: 'silent' }),
     health: {
@@ -70,6 +83,7 @@ export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform>
     registry,
     client,
     taskQueue: worker.taskQueue,
+    eagerStart,
     app,
     tenantA,
     tenantB,
@@ -85,8 +99,8 @@ export async function startTestPlatform(dialect: Dialect): Promise<TestPlatform>
         }),
       ),
     stop: async () => {
-      await worker.stop();
-      await client.connection.close();
+      await worker.stop(); // closes the client's connection too when it is the worker's
+      if (!eagerStart) await client.connection.close();
       await registry.dispose();
     },
   };

@@ -19,6 +19,7 @@ export function registerDeviceRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): v
   const commands: CreateDeviceDeps = {
     client: deps.temporal.client,
     taskQueue: deps.temporal.taskQueue,
+    eagerStart: deps.temporal.eagerStart,
     answerTimeoutMs: deps.workflowAnswerTimeoutMs,
   };
   app.use('/api/devices', rolesByMethod('operator'));
