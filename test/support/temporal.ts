@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { type ActivityDeps, createActivities } from '../../activities';
 import type { Database } from '../../registry/schema';
 import { ensureSearchAttributes } from '../../runtime/search-attributes';
+import { WORKER_SLOTS } from '../../runtime/worker';
 
 export const NAMESPACE = 'default';
 
@@ -34,7 +35,7 @@ export async function testClient(): Promise<Client> {
 export async function startTestWorker(
   db: Kysely<Database>,
   activityDeps: Omit<ActivityDeps, 'db'> = {},
-): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+): Promise<{ taskQueue: string; connection: NativeConnection; stop(): Promise<void> }> {
   quietSdkLogs();
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
@@ -44,10 +45,12 @@ export async function startTestWorker(
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities: createActivities({ db, ...activityDeps }),
+    ...WORKER_SLOTS,
   });
   const running = worker.run();
   return {
     taskQueue,
+    connection,
     stop: async () => {
       worker.shutdown();
       await running;
