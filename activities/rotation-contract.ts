@@ -1,5 +1,6 @@
 import type {
   ItemCounts,
+  ItemState,
   RevokeInput,
   RevokeResult,
   RotationIssued,
@@ -101,6 +102,15 @@ export interface RunActivities {
     afterSeq: number;
     limit: number;
   }): Promise<{ deviceId: string; seq: number }[]>;
+
+  /**
+   * Of the devices in flight, those whose rotation has ended, with its outcome: each device
+   * rotation writes its outcome to its item, and the run reads it here (no signal per device).
+   */
+  settledRunItems(input: {
+    runId: string;
+    deviceIds: string[];
+  }): Promise<{ deviceId: string; state: ItemState }[]>;
 
   /** Records the run's status (paused, running, …) with an audit event. */
   setRunStatus(input: {

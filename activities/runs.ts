@@ -11,6 +11,7 @@ import {
   markMaterialized,
   pendingItemsAfter,
   setItemState,
+  settledItems,
 } from '../registry/run-items';
 import { countRunItems, getRunRow, selectDevicesForRotation } from '../registry/runs';
 import type { Database } from '../registry/schema';
@@ -72,6 +73,10 @@ export function createRunActivities({ db }: RunActivityDeps): RunActivities {
 
     async nextRunItems({ runId, afterSeq, limit }) {
       return pendingItemsAfter(db, runId, afterSeq, limit);
+    },
+
+    async settledRunItems({ runId, deviceIds }) {
+      return settledItems(db, runId, deviceIds);
     },
 
     async setRunStatus({ tenantId, runId, status, reason }) {

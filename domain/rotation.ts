@@ -69,8 +69,6 @@ export interface RotateDeviceInput {
   rotationId: string;
   /** The fleet run this rotation belongs to (null: ad hoc, device-initiated or API). */
   runId: string | null;
-  /** Workflow id of the run to signal with the outcome (null: none). */
-  parentWorkflowId: string | null;
   /** How long to wait for the CSR and the first connect with the new certificate. */
   deadlineSeconds: number;
   /** Override of the issuing CA; otherwise the current certificate's, then the profile's. */

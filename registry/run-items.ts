@@ -129,3 +129,24 @@ export async function cancelPending(db: Kysely<Database>, runId: string, reason:
     .executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
+
+/** Of these devices' items, the ones with an outcome (neither pending nor in progress). */
+export async function settledItems(
+  db: Kysely<Database>,
+  runId: string,
+  deviceIds: string[],
+): Promise<{ deviceId: string; state: ItemState }[]> {
+  const settled: { deviceId: string; state: ItemState }[] = [];
+  // Chunks keep the IN list well under every driver's bound parameter limit.
+  for (let i = 0; i < deviceIds.length; i += 500) {
+    const rows = await db
+      .selectFrom('rotation_items')
+      .select(['device_id', 'state'])
+      .where('run_id', '=', runId)
+      .where('device_id', 'in', deviceIds.slice(i, i + 500))
+      .where('state', 'not in', ['pending', 'in_progress'])
+      .execute();
+    for (const r of rows) settled.push({ deviceId: r.device_id, state: r.state as ItemState });
+  }
+  return settled;
+}

@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes } from '../domain/ids';
-import type { RotateDeviceResult, RotationIssued, RotationPhase, RunStatus } from '../domain/rotation';
+import type { RotationIssued, RotationPhase, RunStatus } from '../domain/rotation';
 
 /** Typed keys of certflow's custom search attributes (registered as Keyword). */
 export const tenantSearchAttribute = defineSearchAttributeKey(
@@ -35,9 +35,6 @@ export const submitCsrUpdate = defineUpdate<RotationIssued, [{ csrPem: string }]
 export const certificateInUseSignal = defineSignal<[{ fingerprintSha256: string }]>('certificateInUse');
 
 export const rotationPhaseQuery = defineQuery<RotationPhase>('rotationPhase');
-
-/** A child rotation reports its outcome to its run (children outlive continue-as-new). */
-export const itemFinishedSignal = defineSignal<[RotateDeviceResult]>('itemFinished');
 
 /** Operator controls of a run; updates so the API answers with the status actually reached. */
 export const pauseRunUpdate = defineUpdate<RunStatus, []>('pauseRun');

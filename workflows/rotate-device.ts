@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
   log,
   setHandler,
@@ -15,12 +14,7 @@ import type {
   RotationIssued,
   RotationPhase,
 } from '../domain/rotation';
-import {
-  certificateInUseSignal,
-  itemFinishedSignal,
-  rotationPhaseQuery,
-  submitCsrUpdate,
-} from './definitions';
+import { certificateInUseSignal, rotationPhaseQuery, submitCsrUpdate } from './definitions';
 import {
   domainFailureType,
   rethrowDomainFailure,
@@ -145,7 +139,7 @@ export async function rotateDeviceWorkflow(input: RotateDeviceInput): Promise<Ro
       oldFingerprint: device?.oldFingerprint ?? null,
       newFingerprint: state === 'succeeded' ? newFingerprint : null,
     };
-    await reportToRun(input.parentWorkflowId, result);
+    // A fleet run reads the outcome from the item endDeviceRotation/completeDeviceRotation wrote.
     await condition(allHandlersFinished);
     return result;
   };
@@ -209,16 +203,6 @@ export async function rotateDeviceWorkflow(input: RotateDeviceInput): Promise<Ro
     }
     return finish('succeeded', null);
   });
-}
-
-/** Tells the run this device is done. A run that no longer exists has nothing to count. */
-async function reportToRun(parentWorkflowId: string | null, result: RotateDeviceResult): Promise<void> {
-  if (!parentWorkflowId) return;
-  try {
-    await getExternalWorkflowHandle(parentWorkflowId).signal(itemFinishedSignal, result);
-  } catch (err) {
-    log.warn('could not report to the rotation run', { parentWorkflowId, error: String(err) });
-  }
 }
 
 function wrongState(phase: RotationPhase): ApplicationFailure {

@@ -22,7 +22,6 @@ import {
 import {
   cancelRunUpdate,
   deviceSearchAttributes,
-  itemFinishedSignal,
   pauseRunUpdate,
   resumeRunUpdate,
   runStateQuery,
@@ -30,12 +29,20 @@ import {
 import { rotateDeviceWorkflow } from './rotate-device';
 import { materializeActivities, runActivities } from './rotation-activities';
 
-const { nextRunItems, setRunStatus, cancelPendingItems, failLostItems, finishRun } = runActivities;
+const { nextRunItems, settledRunItems, setRunStatus, cancelPendingItems, failLostItems, finishRun } =
+  runActivities;
 const { materializeRun } = materializeActivities;
 
 /** Child starts per workflow run before continue-as-new: a few thousand history events. */
 export const DEFAULT_STARTS_BEFORE_CONTINUE_AS_NEW = 500;
 const PAGE = 100;
+/**
+ * How often the run reads the outcomes of its devices in flight: at once again after a read
+ * that found some, backing off to the maximum while none end (devices offline until their
+ * deadline cost a read per 10 s, not per 250 ms).
+ */
+const POLL_MIN_MS = 250;
+const POLL_MAX_MS = 10_000;
 
 export interface RotationRunWorkflowInput extends RotationRunInput {
   /** Child starts per workflow run before continuing as new (tests lower it). */
@@ -50,10 +57,11 @@ type Stop = { status: 'cancelled' | 'aborted'; reason: string };
  * A fleet rotation run: a sliding window of per-device rotation children over the run's
  * items (materialized once into rotation_items, read back in pages by seq), at most
  * `concurrency` in flight and at most `ratePerMinute` started per minute. Children are
- * abandoned on close so they outlive continue-as-new, and report back by signal to the run's
- * workflow id (whichever run of it is current). The registry holds the exact per-device
- * progress; the workflow holds only a cursor, the ids in flight and the failure count, so its
- * history stays bounded at any fleet size.
+ * abandoned on close so they outlive continue-as-new. Each writes its outcome to its item, and
+ * the run reads the outcomes of those in flight from the registry (a signal per device cost the
+ * server about 7 ms of CPU and each child one more workflow task). The registry holds the exact
+ * per-device progress; the workflow holds only a cursor, the ids in flight and the failure
+ * count, so its history stays bounded at any fleet size.
  */
 export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Promise<ItemCounts> {
   const { tenantId, runId, options } = input;
@@ -80,7 +88,6 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
   // Read through functions: handlers change these between awaits, which narrowing can't see.
   const stopping = (): Stop | null => stop;
   const status = (): RunStatus => finalStatus ?? (paused ? 'paused' : 'running');
-  const { workflowId } = workflowInfo();
 
   setHandler(runStateQuery, () => ({
     status: status(),
@@ -100,10 +107,17 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
         reason: `failures exceeded ${limit} (${failures} devices failed or rolled back)`,
       };
   };
-  setHandler(itemFinishedSignal, (result) => settle(result.deviceId, result.state === 'succeeded'));
+  let pollMs = POLL_MIN_MS;
+  /** Settles the devices in flight whose rotation has ended (their item has its outcome). */
+  const collect = async (): Promise<void> => {
+    if (inFlight.size === 0) return;
+    const ended = await settledRunItems({ runId, deviceIds: [...inFlight] });
+    for (const item of ended) settle(item.deviceId, item.state === 'succeeded');
+    pollMs = ended.length > 0 ? POLL_MIN_MS : Math.min(pollMs * 2, POLL_MAX_MS);
+  };
 
   /**
-   * A child ends by its deadline and reports; one that has not reported an hour (by default)
+   * A child ends by its deadline and writes its outcome; one that has not an hour (by default)
    * after that was terminated or lost by hand: its item is marked failed so the run ends
    * instead of waiting forever (the device's rotation slot is taken over by its next rotation,
    * see registry/rotation-begin.ts).
@@ -120,16 +134,24 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
     await failLostItems({
       runId,
       deviceIds: lost,
-      reason: 'LOST: the device rotation did not report back within its deadline plus the grace period',
+      reason: 'LOST: the device rotation did not end within its deadline plus the grace period',
     });
-    for (const deviceId of lost) settle(deviceId, false);
+    // Marked failed unless it ended meanwhile: read back whichever it was.
+    await collect();
   };
-  /** `condition(ready)`, reaping lost children whenever one becomes overdue meanwhile. */
-  const until = async (ready: () => boolean): Promise<void> => {
+  /**
+   * `condition(ready)`, reading the outcomes of the devices in flight meanwhile and reaping
+   * lost ones. With `yieldForContinueAsNew`, returns false instead once the history is long
+   * enough to continue as new (a run waiting days for offline devices).
+   */
+  const until = async (ready: () => boolean, yieldForContinueAsNew = false): Promise<boolean> => {
     for (;;) {
-      const lostAt = nextLostAt();
-      if (lostAt === undefined) return void (await condition(ready));
-      if (await condition(ready, Math.max(1, lostAt - Date.now()))) return;
+      if (ready()) return true;
+      if (yieldForContinueAsNew && workflowInfo().continueAsNewSuggested) return false;
+      if (inFlight.size === 0) return condition(ready).then(() => true);
+      const lostAt = nextLostAt() ?? Infinity;
+      if (await condition(ready, Math.max(1, Math.min(pollMs, lostAt - Date.now())))) return true;
+      await collect();
       await reapLost();
     }
   };
@@ -204,7 +226,6 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
             deviceId,
             rotationId: runId,
             runId,
-            parentWorkflowId: workflowId,
             deadlineSeconds: options.deadlineSeconds,
             issuingCaId: options.issuingCaId,
             reason: `rotation run ${runId}`,
@@ -212,7 +233,7 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
         ],
       });
     } catch (err) {
-      // Started by an earlier attempt: it is in flight and will report.
+      // Started by an earlier attempt: it is in flight and will write its outcome.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   };
@@ -244,25 +265,27 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
       exhausted = page.length === 0;
     }
     if (exhausted) {
-      // Items are materialized once: nothing new can appear. Wait for the last reports.
-      await until(() => stop !== null || inFlight.size === 0);
+      // Items are materialized once: nothing new can appear. Wait for the last outcomes.
+      const done = await until(() => stop !== null || inFlight.size === 0, true);
       if (stopping() !== null) break;
+      if (!done) continue; // continue as new first
       return end('completed', null);
     }
-    await until(() => stop !== null || (!paused && inFlight.size < options.concurrency));
+    const room = await until(() => stop !== null || (!paused && inFlight.size < options.concurrency), true);
     if (stopping() !== null) break;
+    if (!room) continue; // continue as new first
     // Fill the free slots in one go: the starts of a batch are commands of one workflow task,
     // so the start rate is not bounded by one workflow task round trip per device. With a rate
     // limit, a batch is what the rate allows per second (at least one device).
-    const room = Math.min(options.concurrency - inFlight.size, startLimit - startsThisRun);
+    const free = Math.min(options.concurrency - inFlight.size, startLimit - startsThisRun);
     const batch = page.splice(
       0,
-      interval > 0 ? Math.min(room, Math.max(1, Math.floor(1000 / interval))) : room,
+      interval > 0 ? Math.min(free, Math.max(1, Math.floor(1000 / interval))) : free,
     );
     const last = batch.at(-1);
     if (!last) continue;
     cursor = last.seq;
-    // In flight before the start resolves: a fast child may report before that.
+    // In flight from before the start: the next read of outcomes includes them.
     for (const item of batch) {
       inFlight.add(item.deviceId);
       since.set(item.deviceId, Date.now());
@@ -273,28 +296,30 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
     if (interval > 0) await condition(() => stop !== null, interval * batch.length);
   }
 
-  // Cancelled or aborted: stop the children in flight (each rolls back and reports), mark
-  // the items never started, then record the end once every child has reported.
+  // Cancelled or aborted: stop the children in flight (each rolls back and writes its
+  // outcome), mark the items never started, then record the end once every child has ended.
   const why = stopping() as Stop;
+  await collect();
   const gone: string[] = [];
   await Promise.all(
     [...inFlight].map(async (deviceId) => {
       try {
         await getExternalWorkflowHandle(rotateDeviceWorkflowId(tenantId, deviceId, runId)).cancel();
       } catch {
-        // Already closed: it reported before closing (then it is no longer in flight), or it
-        // was terminated and never will: don't wait for it.
-        if (inFlight.has(deviceId)) gone.push(deviceId);
+        // Already closed: it ended (its item has its outcome), or it was terminated and never
+        // will write one: don't wait for it.
+        gone.push(deviceId);
       }
     }),
   );
   if (gone.length > 0) {
+    // Only items still pending or in progress change; then read back every outcome.
     await failLostItems({
       runId,
       deviceIds: gone,
-      reason: 'LOST: the device rotation ended without reporting',
+      reason: 'LOST: the device rotation ended without writing its outcome',
     });
-    for (const deviceId of gone) settle(deviceId, false);
+    await collect();
   }
   await cancelPendingItems({ runId, reason: `${why.status.toUpperCase()}: ${why.reason}` });
   await until(() => inFlight.size === 0);

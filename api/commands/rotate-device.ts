@@ -58,7 +58,6 @@ export async function rotateDevice(
     deviceId,
     rotationId,
     runId: null,
-    parentWorkflowId: null,
     deadlineSeconds: req.deadlineSeconds ?? DEFAULT_ROTATION_OPTIONS.deadlineSeconds,
     issuingCaId: req.issuingCaId ?? null,
     reason: 'operator request',

@@ -120,7 +120,6 @@ export function createEdgeRotation(deps: EdgeRotationDeps) {
         deviceId: device.deviceId,
         rotationId,
         runId: null,
-        parentWorkflowId: null,
         deadlineSeconds: AD_HOC_DEADLINE_SECONDS,
         issuingCaId: null,
         reason: 'device request (simplereenroll)',

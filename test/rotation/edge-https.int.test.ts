@@ -55,7 +55,6 @@ describe('edge: the HTTPS rotation protocol', () => {
           deviceId,
           rotationId,
           runId: null,
-          parentWorkflowId: null,
           deadlineSeconds: 120,
           issuingCaId,
           reason: 'edge https test',

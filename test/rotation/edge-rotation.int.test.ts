@@ -80,7 +80,6 @@ describe('edge: the MQTT rotation protocol', () => {
           deviceId,
           rotationId,
           runId: null,
-          parentWorkflowId: null,
           deadlineSeconds,
           issuingCaId,
           reason: 'edge test',

@@ -124,7 +124,6 @@ export async function startRotationBench(dialect: Dialect): Promise<RotationBenc
             deviceId: d.deviceId,
             rotationId,
             runId: null,
-            parentWorkflowId: null,
             deadlineSeconds: 60,
             issuingCaId: null,
             reason: 'test',

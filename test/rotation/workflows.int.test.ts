@@ -122,7 +122,6 @@ describe.each(dialects)('per-device rotation on %s', (dialect) => {
           deviceId: d.deviceId,
           rotationId,
           runId: null,
-          parentWorkflowId: null,
           deadlineSeconds: 60,
           issuingCaId: null,
           reason: 'test',
@@ -295,6 +294,18 @@ describe('rotation runs', () => {
         expect(active).toHaveLength(1);
         expect(active[0] === d.fingerprint).toBe(expected === 'rolled_back');
       }
+      // Outcomes travel through the registry: no device rotation signals its run, and the
+      // run's history holds no signal from them.
+      const child = b.p.client.workflow.getHandle(
+        rotateDeviceWorkflowId(b.tenantId, devices[0]?.deviceId ?? '', runId),
+      );
+      const childEvents = (await child.fetchHistory()).events ?? [];
+      const runEvents = (await handle.fetchHistory()).events ?? [];
+      expect(childEvents.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+      expect(
+        childEvents.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes != null),
+      ).toEqual([]);
+      expect(runEvents.filter((e) => e.workflowExecutionSignaledEventAttributes != null)).toEqual([]);
     } finally {
       await stop();
     }
