@@ -122,12 +122,15 @@ export interface RunActivities {
 
   /**
    * Marks these items `failed` with the reason where they are still pending or in progress (a
-   * child rotation that never reported); returns how many changed.
+   * child rotation that never wrote its outcome); returns how many changed.
    */
   failLostItems(input: { runId: string; deviceIds: string[]; reason: string }): Promise<number>;
 
-  /** Marks every still-pending item `cancelled` with the reason; returns how many. */
-  cancelPendingItems(input: { runId: string; reason: string }): Promise<number>;
+  /**
+   * Marks every still-pending item `cancelled` with the reason, except those of devices whose
+   * rotation was started (it ends itself, rolled back); returns how many.
+   */
+  cancelPendingItems(input: { runId: string; reason: string; exceptDeviceIds?: string[] }): Promise<number>;
 
   /** Writes the final status, finished_at and the report (counts); returns the counts. */
   finishRun(input: {

@@ -107,8 +107,8 @@ export function createRunActivities({ db }: RunActivityDeps): RunActivities {
       });
     },
 
-    async cancelPendingItems({ runId, reason }) {
-      return cancelPending(db, runId, reason);
+    async cancelPendingItems({ runId, reason, exceptDeviceIds }) {
+      return cancelPending(db, runId, reason, exceptDeviceIds ?? []);
     },
 
     async finishRun({ tenantId, runId, status, reason }): Promise<ItemCounts> {

@@ -163,7 +163,7 @@ export interface RunCarry {
   materialized: boolean;
   /** Highest item seq already started. */
   cursor: number;
-  /** Children started and not yet reported back. */
+  /** Children started whose outcome the run has not read yet. */
   inFlight: string[];
   /** When each child in flight was started (workflow time, ms): lost children are reaped. */
   inFlightSince?: Record<string, number>;

@@ -119,14 +119,24 @@ export async function pendingItemsAfter(
   return rows.map((r) => ({ deviceId: r.device_id, seq: Number(r.seq) }));
 }
 
-/** Every still-pending item becomes `cancelled` with the reason; returns how many. */
-export async function cancelPending(db: Kysely<Database>, runId: string, reason: string): Promise<number> {
-  const res = await db
+/**
+ * Every still-pending item becomes `cancelled` with the reason, except those of `except` (devices
+ * whose rotation was started and will end itself); returns how many.
+ */
+export async function cancelPending(
+  db: Kysely<Database>,
+  runId: string,
+  reason: string,
+  except: string[] = [],
+): Promise<number> {
+  let update = db
     .updateTable('rotation_items')
     .set({ state: 'cancelled', reason, updated_at: isoNow() })
     .where('run_id', '=', runId)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
+    .where('state', '=', 'pending');
+  // At most the run's concurrency (≤ 1,000) ids: within every driver's parameter limit.
+  if (except.length > 0) update = update.where('device_id', 'not in', except);
+  const res = await update.executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
 

@@ -37,12 +37,15 @@ const { materializeRun } = materializeActivities;
 export const DEFAULT_STARTS_BEFORE_CONTINUE_AS_NEW = 500;
 const PAGE = 100;
 /**
- * How often the run reads the outcomes of its devices in flight: at once again after a read
- * that found some, backing off to the maximum while none end (devices offline until their
- * deadline cost a read per 10 s, not per 250 ms).
+ * How often the run reads the outcomes of its devices in flight: again soon after a read that
+ * found some, backing off to the maximum while none end (devices offline until their deadline
+ * cost a read per 10 s, not per 250 ms). While a cancelled or aborted run waits for the last
+ * rollbacks it cannot continue as new, so it backs off further: a child stuck until its
+ * deadline (up to 30 days) then costs a read per 10 minutes, well within one history.
  */
 const POLL_MIN_MS = 250;
 const POLL_MAX_MS = 10_000;
+const POLL_MAX_STOPPING_MS = 600_000;
 
 export interface RotationRunWorkflowInput extends RotationRunInput {
   /** Child starts per workflow run before continuing as new (tests lower it). */
@@ -95,7 +98,7 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
     started: startedTotal,
     failures,
   }));
-  // A child counts once, when it reports or when it is reaped as lost.
+  // A child counts once, when its outcome is read or when it is reaped as lost.
   const settle = (deviceId: string, succeeded: boolean): void => {
     if (!inFlight.delete(deviceId)) return;
     since.delete(deviceId);
@@ -108,12 +111,19 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
       };
   };
   let pollMs = POLL_MIN_MS;
+  let collectedAt = Date.now();
   /** Settles the devices in flight whose rotation has ended (their item has its outcome). */
   const collect = async (): Promise<void> => {
+    collectedAt = Date.now();
     if (inFlight.size === 0) return;
     const ended = await settledRunItems({ runId, deviceIds: [...inFlight] });
     for (const item of ended) settle(item.deviceId, item.state === 'succeeded');
-    pollMs = ended.length > 0 ? POLL_MIN_MS : Math.min(pollMs * 2, POLL_MAX_MS);
+    const max = stop === null ? POLL_MAX_MS : POLL_MAX_STOPPING_MS;
+    pollMs = ended.length > 0 ? POLL_MIN_MS : Math.min(pollMs * 2, max);
+  };
+  /** Reads outcomes when a read is due, also while the window has room (abort counts stay exact). */
+  const collectIfDue = async (): Promise<void> => {
+    if (inFlight.size > 0 && Date.now() - collectedAt >= pollMs) await collect();
   };
 
   /**
@@ -146,13 +156,23 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
    */
   const until = async (ready: () => boolean, yieldForContinueAsNew = false): Promise<boolean> => {
     for (;;) {
+      await collectIfDue();
       if (ready()) return true;
       if (yieldForContinueAsNew && workflowInfo().continueAsNewSuggested) return false;
       if (inFlight.size === 0) return condition(ready).then(() => true);
       const lostAt = nextLostAt() ?? Infinity;
-      if (await condition(ready, Math.max(1, Math.min(pollMs, lostAt - Date.now())))) return true;
-      await collect();
+      const wait = Math.min(collectedAt + pollMs, lostAt) - Date.now();
+      if (await condition(ready, Math.max(1, wait))) return true;
       await reapLost();
+    }
+  };
+  /** Sleeps `ms` (the rate limit), reading outcomes meanwhile; a stop ends it early. */
+  const rest = async (ms: number): Promise<void> => {
+    const wakeAt = Date.now() + ms;
+    while (stop === null && Date.now() < wakeAt) {
+      const wait = Math.min(wakeAt, inFlight.size > 0 ? collectedAt + pollMs : wakeAt) - Date.now();
+      await condition(() => stop !== null, Math.max(1, wait));
+      await collectIfDue();
     }
   };
 
@@ -293,7 +313,7 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
     await Promise.all(batch.map((item) => startRotation(item.deviceId)));
     startsThisRun += batch.length;
     startedTotal += batch.length;
-    if (interval > 0) await condition(() => stop !== null, interval * batch.length);
+    if (interval > 0) await rest(interval * batch.length);
   }
 
   // Cancelled or aborted: stop the children in flight (each rolls back and writes its
@@ -321,7 +341,12 @@ export async function rotationRunWorkflow(input: RotationRunWorkflowInput): Prom
     });
     await collect();
   }
-  await cancelPendingItems({ runId, reason: `${why.status.toUpperCase()}: ${why.reason}` });
+  // Not the ones in flight that have not begun yet: each ends itself, rolled back.
+  await cancelPendingItems({
+    runId,
+    reason: `${why.status.toUpperCase()}: ${why.reason}`,
+    exceptDeviceIds: [...inFlight],
+  });
   await until(() => inFlight.size === 0);
   return end(why.status, why.reason);
 }

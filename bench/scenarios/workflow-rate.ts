@@ -9,8 +9,8 @@ import { measure, type ScenarioResult } from '../lib/measure';
 import { self } from '../lib/procs';
 
 /**
- * certflow's cheapest real workflow, `createDeviceWorkflow` (two activities: registry insert,
- * audit event), started straight through the Temporal client and awaited, with no HTTP or MQTT
+ * certflow's cheapest real workflow, `createDeviceWorkflow` (one local activity: registry insert
+ * and audit event), started straight through the Temporal client and awaited, with no HTTP or MQTT
  * in front: the engine's rate with certflow's activities, next to the empty-workflow rate.
  */
 export async function workflowRate(ctx: BenchContext, cf: Certflow): Promise<ScenarioResult> {
@@ -39,7 +39,7 @@ export async function workflowRate(ctx: BenchContext, cf: Certflow): Promise<Sce
       },
     });
     r.notes = [
-      "createDeviceWorkflow (2 activities) on certflow's worker; the engine alone: see empty-workflows",
+      "createDeviceWorkflow (one local activity) on certflow's worker; the engine alone: see empty-workflows",
     ];
     return r;
   } finally {

@@ -5,7 +5,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 async function main(): Promise<void> {
   const [address, taskQueue] = process.argv.slice(2);
   if (!address || !taskQueue) throw new Error('usage: empty-worker.ts <temporal address> <task queue>');
-  // Same worker settings as certflow's (SDK defaults); SIGTERM drains it (the Runtime's default).
+  // SDK default worker settings (certflow's own worker has more slots: runtime/worker.ts
+  // WORKER_SLOTS, which an empty workflow does not need); SIGTERM drains it (the Runtime's default).
   // ERROR: it registers no activities on purpose, which the SDK warns about.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const connection = await NativeConnection.connect({ address });

@@ -487,6 +487,28 @@ describe('rotation runs', () => {
       await stop();
     }
   });
+
+  it('counts failures while a rate-limited window still has room, and aborts before starting all', async () => {
+    const devices = await b.devices('abort-rate', 8);
+    const stop = playDevices(b, new Map(devices.map((d) => [d.deviceId, 'offline'])));
+    try {
+      // One start per second, room for all 8: the run must read the first rollbacks (at the 2 s
+      // deadlines) between starts, not only once the window is full.
+      const { runId } = await b.startRun(devices, {
+        concurrency: 8,
+        ratePerMinute: 60,
+        deadlineSeconds: 2,
+        abortAfterFailures: 1,
+      });
+      const run = await runEnds(b, runId);
+      expect(run.status).toBe('aborted');
+      expect(run.counts.cancelled).toBeGreaterThan(0);
+      expect(run.counts.succeeded + run.counts.failed + run.counts.pending + run.counts.in_progress).toBe(0);
+      await expectOneActiveEach(devices);
+    } finally {
+      await stop();
+    }
+  });
 });
 
 describe('scheduled renewal', () => {
