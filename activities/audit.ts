@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import type { AuditEventType } from '../domain/audit';
-import { appendAuditEvent } from '../registry/audit';
+import { appendAuditEvent, type AuditEventInput } from '../registry/audit';
 import type { Database } from '../registry/schema';
 
 export interface AuditActivityDeps {
@@ -31,22 +31,24 @@ export function createAuditActivities({ db }: AuditActivityDeps) {
   };
 }
 
-/**
- * Appends the event stamped with the calling activity's workflow execution; for activities
- * that write their audit event themselves (one local activity instead of two).
- */
+/** Appends the event stamped with the calling activity's workflow execution. */
 export async function recordAudit(
   db: Kysely<Database>,
   input: RecordAuditEventInput,
 ): Promise<{ id: string; seq: number }> {
+  const row = await appendAuditEvent(db, stamped(input));
+  return { id: row.id, seq: Number(row.seq) };
+}
+
+/** The event with the calling activity's workflow execution, for writing it in a transaction. */
+export function stamped(input: RecordAuditEventInput): AuditEventInput {
   const { workflowExecution } = Context.current().info;
   // Always set for workflow activities; standalone activities have none.
-  const row = await appendAuditEvent(db, {
+  return {
     ...input,
     workflowId: workflowExecution?.workflowId ?? null,
     workflowRunId: workflowExecution?.runId ?? null,
-  });
-  return { id: row.id, seq: Number(row.seq) };
+  };
 }
 
 export type AuditActivities = ReturnType<typeof createAuditActivities>;

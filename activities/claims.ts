@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { claimAuditEvent, type ClaimWorkflowInput } from '../domain/provisioning';
 import { claimDevice, type ClaimResult } from '../registry/claims';
 import type { Database } from '../registry/schema';
-import { recordAudit } from './audit';
+import { stamped } from './audit';
 import { permanentOnDomainError } from './failures';
 
 export interface ClaimActivityDeps {
@@ -10,29 +10,33 @@ export interface ClaimActivityDeps {
 }
 
 /**
- * Claim provisioning activities; idempotent on the claiming run (see `claimDevice`) and the
- * audit event's key. Except for a CSR claim, the claim appends its audit event too: one step
- * where there were two (each step costs the worker a workflow activation).
+ * Claim provisioning activities; idempotent on the claiming run (see `claimDevice`). Except
+ * for a CSR claim, the claim's transaction appends its audit event too: one step where there
+ * were two (each step costs the worker a workflow activation).
  */
 export function createClaimActivities({ db }: ClaimActivityDeps) {
   return {
     async claimDevice(
       input: ClaimWorkflowInput & { runId: string; createdByWorkflow: string },
     ): Promise<ClaimResult> {
-      return permanentOnDomainError(async () => {
-        const claim = await claimDevice(db, {
-          tenantId: input.tenantId,
-          profile: input.profile,
-          newDeviceId: input.newDeviceId,
-          deviceName: input.deviceName,
-          credential: input.credential.type === 'CSR' ? null : input.credential,
-          runId: input.runId,
-          createdByWorkflow: input.createdByWorkflow,
-        });
-        if (input.credential.type !== 'CSR')
-          await recordAudit(db, claimAuditEvent(input, claim, input.runId));
-        return claim;
-      });
+      return permanentOnDomainError(() =>
+        claimDevice(
+          db,
+          {
+            tenantId: input.tenantId,
+            profile: input.profile,
+            newDeviceId: input.newDeviceId,
+            deviceName: input.deviceName,
+            credential: input.credential.type === 'CSR' ? null : input.credential,
+            runId: input.runId,
+            createdByWorkflow: input.createdByWorkflow,
+          },
+          // A CSR claim's workflow appends the event once the certificate is issued.
+          input.credential.type === 'CSR'
+            ? undefined
+            : (claim) => stamped(claimAuditEvent(input, claim, input.runId)),
+        ),
+      );
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { CreateDeviceInput, DeviceView } from '../domain/device';
 import { insertDevice, toDeviceView } from '../registry/devices';
 import type { Database } from '../registry/schema';
-import { recordAudit } from './audit';
+import { stamped } from './audit';
 import { permanentOnDomainError } from './failures';
 
 export interface DeviceActivityDeps {
@@ -10,8 +10,8 @@ export interface DeviceActivityDeps {
 }
 
 /**
- * Device registry activities. Idempotent on the device id (see `insertDevice`) and the audit
- * event's key, so a retry after a crash between the two writes completes the job.
+ * Device registry activities. Idempotent on the device id (see `insertDevice`); the device,
+ * its credential and its audit event are written in one transaction.
  */
 export function createDeviceActivities({ db }: DeviceActivityDeps) {
   return {
@@ -31,24 +31,23 @@ export function createDeviceActivities({ db }: DeviceActivityDeps) {
           accessTokenHash: input.accessTokenHash,
           gatewayId: input.gatewayId,
           createdByWorkflow: input.createdByWorkflow,
+          audit: stamped({
+            tenantId: input.tenantId,
+            eventKey: `device.created/${input.deviceId}`,
+            type: 'device.created',
+            actor: input.requestedBy,
+            deviceId: input.deviceId,
+            data: {
+              name: input.name,
+              productId: input.productId,
+              cohortId: input.cohortId,
+              deviceClassId: input.deviceClassId,
+              tags: input.tags,
+              credential: input.accessTokenHash ? 'ACCESS_TOKEN' : null,
+            },
+          }),
         });
-        const device = toDeviceView(row);
-        await recordAudit(db, {
-          tenantId: input.tenantId,
-          eventKey: `device.created/${device.id}`,
-          type: 'device.created',
-          actor: input.requestedBy,
-          deviceId: device.id,
-          data: {
-            name: device.name,
-            productId: device.productId,
-            cohortId: device.cohortId,
-            deviceClassId: device.deviceClassId,
-            tags: device.tags,
-            credential: input.accessTokenHash ? 'ACCESS_TOKEN' : null,
-          },
-        });
-        return device;
+        return toDeviceView(row);
       });
     },
   };

@@ -6,9 +6,9 @@ import type { PublicKeyCache } from '../pki/chain';
 import { deviceCertificateFacts } from '../pki/device-certificate';
 import { validateDeviceChain } from '../pki/device-chain';
 import { getCa, listCas } from '../registry/cas';
-import { insertDevice } from '../registry/devices';
+import { getDeviceById, insertDevice } from '../registry/devices';
 import type { Database } from '../registry/schema';
-import { recordAudit } from './audit';
+import { stamped } from './audit';
 import { permanentOnDomainError } from './failures';
 
 export interface JitpActivityDeps {
@@ -36,7 +36,8 @@ export interface ProvisionFromCertificateInput extends ProvisionX509Input {
 
 /** What the JITP step records in the workflow history: the chain decision and the device. */
 export interface ProvisionedFromCertificate {
-  validated: ValidatedDeviceCertificate;
+  /** Null when an earlier attempt of the step had already written the device. */
+  validated: ValidatedDeviceCertificate | null;
   device: ProvisionedDevice;
 }
 
@@ -111,6 +112,24 @@ export function createJitpActivities({ db, keyCache, clockSkewSeconds }: JitpAct
         notAfter: validated.notAfter,
         pem: input.leafPem,
       },
+      audit: stamped({
+        tenantId: input.tenantId,
+        eventKey: `device.provisioned/${input.deviceId}/${validated.fingerprintSha256}`,
+        type: 'device.provisioned',
+        actor: `device:${validated.fingerprintSha256}`,
+        deviceId: input.deviceId,
+        caId: validated.caId,
+        data: {
+          via: input.via,
+          name,
+          certificate: {
+            fingerprintSha256: validated.fingerprintSha256,
+            serialHex: validated.serialHex,
+            notAfter: validated.notAfter,
+          },
+          chain: validated.chain,
+        },
+      }),
     });
     return { tenantId: row.tenant_id, deviceId: row.id, deviceName: row.name };
   }
@@ -118,35 +137,22 @@ export function createJitpActivities({ db, keyCache, clockSkewSeconds }: JitpAct
   return {
     /**
      * The whole of JIT provisioning as one step (one local activity, one marker in the
-     * history, two workflow activations fewer than three steps): check the chain, create the
-     * device, append its audit event. Each part is idempotent, so a retry after a crash
-     * between them completes the job with the same device.
+     * history, two workflow activations fewer than three steps): check the chain, then create
+     * the device with its certificate and its audit event in one transaction. A retry after
+     * that transaction returns the device as written, without checking the chain again (the
+     * CA may have changed since; the attempt that wrote it checked it): `validated` is null then.
      */
     async provisionDeviceFromCertificate(
       input: ProvisionFromCertificateInput,
     ): Promise<ProvisionedFromCertificate> {
       return permanentOnDomainError(async () => {
+        const written = await getDeviceById(db, input.tenantId, input.deviceId);
+        if (written?.created_by_workflow === input.createdByWorkflow) {
+          const device = { tenantId: written.tenant_id, deviceId: written.id, deviceName: written.name };
+          return { validated: null, device };
+        }
         const validated = await validate(input);
-        const device = await create(input, validated);
-        await recordAudit(db, {
-          tenantId: input.tenantId,
-          eventKey: `device.provisioned/${device.deviceId}/${validated.fingerprintSha256}`,
-          type: 'device.provisioned',
-          actor: `device:${validated.fingerprintSha256}`,
-          deviceId: device.deviceId,
-          caId: validated.caId,
-          data: {
-            via: input.via,
-            name: device.deviceName,
-            certificate: {
-              fingerprintSha256: validated.fingerprintSha256,
-              serialHex: validated.serialHex,
-              notAfter: validated.notAfter,
-            },
-            chain: validated.chain,
-          },
-        });
-        return { validated, device };
+        return { validated, device: await create(input, validated) };
       });
     },
   };

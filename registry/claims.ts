@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { ProvisionError, type ProvisionStrategy } from '../domain/provisioning';
+import { appendAuditEvent, type AuditEventInput } from './audit';
 import { isUniqueViolation } from './errors';
 import { isoNow } from './ids';
 import type { Database, DeviceRow } from './schema';
@@ -45,9 +46,18 @@ export interface ClaimResult {
  * the profile says so. The new credential's id is derived from the run, so a retried
  * activity finds its own work done instead of failing or doubling it.
  */
-export async function claimDevice(db: Kysely<Database>, input: ClaimInput): Promise<ClaimResult> {
+export async function claimDevice(
+  db: Kysely<Database>,
+  input: ClaimInput,
+  /** The claim's audit event, appended in the same transaction (a retry finds it written). */
+  audit?: (claim: ClaimResult) => AuditEventInput,
+): Promise<ClaimResult> {
   try {
-    return await db.transaction().execute((trx) => claimIn(trx, input));
+    return await db.transaction().execute(async (trx) => {
+      const claim = await claimIn(trx, input);
+      if (audit) await appendAuditEvent(trx, audit(claim));
+      return claim;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) {
       throw new ProvisionError(
@@ -80,7 +90,12 @@ async function claimIn(trx: Transaction<Database>, input: ClaimInput): Promise<C
     await trx.insertInto('devices').values(device).execute();
   } else {
     device = existing;
-    if (await credentialExists(trx, existing.id, input.runId)) return result(existing, false, 0);
+    if (await credentialExists(trx, existing.id, input.runId)) {
+      // Done by an earlier attempt of this claim (whose transaction wrote the audit event).
+      const createdByThis =
+        existing.created_by_workflow === input.createdByWorkflow && existing.id === input.newDeviceId;
+      return result(existing, createdByThis, 0);
+    }
     // Created by an earlier attempt of this very claim (a CSR claim stores no credential here).
     if (existing.created_by_workflow === input.createdByWorkflow && existing.id === input.newDeviceId) {
       return result(existing, true, 0);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DeviceView, ProvisionState } from '../domain/device';
 import { CertflowError } from '../domain/errors';
+import { appendAuditEvent, type AuditEventInput } from './audit';
 import { isForeignKeyViolation, isUniqueViolation } from './errors';
 import { isoNow } from './ids';
 import type { Database, DeviceRow } from './schema';
@@ -24,6 +25,8 @@ export interface NewDeviceInput {
   provisionState?: ProvisionState;
   /** The gateway device this device sits behind (gateway provisioning). */
   gatewayId?: string | null;
+  /** Its audit event, appended in the same transaction: a device never exists without it. */
+  audit?: AuditEventInput;
 }
 
 export interface DeviceCertificateInput {
@@ -102,6 +105,7 @@ export async function insertDevice(db: Kysely<Database>, input: NewDeviceInput):
           .values(credential(input, 'X509_CERTIFICATE', cert.fingerprintSha256, certificateId, now))
           .execute();
       }
+      if (input.audit) await appendAuditEvent(trx, input.audit);
     });
   } catch (err) {
     if (isUniqueViolation(err)) return explainConflict(db, input);

@@ -5,8 +5,10 @@ import { authenticateApiKey, createApiKey, revokeApiKey } from '../../registry/a
 import { appendAuditEvent, listDeviceAuditEvents } from '../../registry/audit';
 import { createCatalogItem } from '../../registry/catalog';
 import type { Registry } from '../../registry/connect';
+import { claimDevice, type ClaimResult } from '../../registry/claims';
 import { findDeviceByCredential, insertDevice } from '../../registry/devices';
 import { newId } from '../../registry/ids';
+import { createProfile } from '../../registry/profiles';
 import { migrateToLatest } from '../../registry/migrate';
 import { sha256Hex } from '../../registry/secrets';
 import { createTenantWithAdminKey, ensureBootstrapTenant } from '../../registry/tenants';
@@ -94,6 +96,81 @@ describe.each(dialects)('registry on %s', (dialect) => {
     await expect(attempt).rejects.toBeInstanceOf(CertflowError);
     await expect(attempt).rejects.toMatchObject({ code: 'CREDENTIAL_TAKEN' });
     expect(await countRows(r, 'devices')).toBe(devices);
+  });
+
+  it('writes a device and its audit event in one transaction, each once however often retried', async () => {
+    const id = newId();
+    const audit = {
+      tenantId,
+      eventKey: `device.created/${id}`,
+      type: 'device.created' as const,
+      actor: 'op',
+      deviceId: id,
+    };
+    const input = { id, tenantId, name: 'dev-audited', createdByWorkflow: 'wf-a', audit };
+    await insertDevice(r.db, input);
+    await insertDevice(r.db, input);
+    expect((await listDeviceAuditEvents(r.db, tenantId, id)).map((e) => e.event_key)).toEqual([
+      `device.created/${id}`,
+    ]);
+    // The audit event of a device that cannot be written is not written either.
+    const refused = newId();
+    const taken = insertDevice(r.db, {
+      id: refused,
+      tenantId,
+      name: 'dev-thief-2',
+      createdByWorkflow: 'wf-b',
+      accessTokenHash: sha256Hex('t-1'),
+      audit: { ...audit, eventKey: `device.created/${refused}`, deviceId: refused },
+    });
+    await expect(taken).rejects.toMatchObject({ code: 'CREDENTIAL_TAKEN' });
+    expect(await listDeviceAuditEvents(r.db, tenantId, refused)).toEqual([]);
+    const orphan = await r.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('event_key', '=', `device.created/${refused}`)
+      .execute();
+    expect(orphan).toEqual([]);
+  });
+
+  it('claims a device with its audit event in one transaction; a retried claim keeps the first', async () => {
+    const created = await createProfile(r.db, tenantId, 'claims', {
+      strategy: 'ALLOW_CREATE_NEW_DEVICES',
+      allowedCredentialTypes: ['ACCESS_TOKEN'],
+      deviceClassId: null,
+      issuingCaId: null,
+      allowReprovision: false,
+      ratePerMinute: 60,
+    });
+    const profile = {
+      id: created.profile.id,
+      strategy: created.profile.strategy,
+      allowReprovision: false,
+      deviceClassId: null,
+    };
+    const input = {
+      tenantId,
+      profile,
+      newDeviceId: newId(),
+      deviceName: 'claimed-1',
+      credential: { type: 'ACCESS_TOKEN' as const, lookupKey: sha256Hex('claim-token-1'), secretHash: null },
+      runId: 'run-1',
+      createdByWorkflow: 'wf-claim-1',
+    };
+    const audit = (claim: ClaimResult) => ({
+      tenantId,
+      eventKey: `device.provisioned/${claim.deviceId}/run-1`,
+      type: 'device.provisioned' as const,
+      actor: 'profile',
+      deviceId: claim.deviceId,
+      data: { created: claim.created },
+    });
+    const first = await claimDevice(r.db, input, audit);
+    const retried = await claimDevice(r.db, input, audit);
+    expect(first).toMatchObject({ deviceId: input.newDeviceId, created: true });
+    expect(retried).toEqual(first);
+    const events = await listDeviceAuditEvents(r.db, tenantId, input.newDeviceId);
+    expect(events.map((e) => JSON.parse(e.data) as unknown)).toEqual([{ created: true }]);
   });
 
   it('finds a device by an active credential only', async () => {
