@@ -14,6 +14,7 @@ import type { Database } from '../../registry/schema';
 import { certificateInUseSignal, deviceSearchAttributes } from '../../workflows/definitions';
 import { awaitAnswer } from '../commands/workflow-answer';
 import { asCertflowError } from '../failures';
+import type { PresentedCertificates } from './peer-chain';
 import { type RateLimiter, takeAll } from './rate-limit';
 import type { TrustStore } from './trust-store';
 
@@ -63,7 +64,8 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 /**
- * Authenticates a device by the certificate chain it presented (DER, leaf first), for MQTT
+ * Authenticates a device by the certificates it presented (the leaf; the whole chain only on a
+ * first connect), for MQTT
  * and HTTPS alike. A known certificate is checked against the registry only (cached), never
  * Temporal. An unknown one is validated here first (garbage and foreign CAs are refused
  * without a workflow), rate-limited per CA and tenant, then provisioned by the JITP workflow
@@ -212,9 +214,9 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
     return awaitAnswer<ProvisionedDevice>(handle, deps.holdTimeoutMs);
   }
 
-  async function authenticateCertificate(chain: Uint8Array[]): Promise<CertificateOutcome> {
+  async function authenticateCertificate(presented: PresentedCertificates): Promise<CertificateOutcome> {
     const at = now();
-    const leaf = chain[0];
+    const { leaf } = presented;
     if (!leaf)
       return refusal(new CertflowError('DEVICE_CERTIFICATE_REQUIRED', 'no client certificate was presented'));
     const fingerprint = createHash('sha256').update(leaf).digest('hex');
@@ -222,7 +224,7 @@ export function createCertificateAuthenticator(deps: FirstConnectDeps) {
       const readAt = evictions;
       const device = await lookupKnown(fingerprint, leaf, at);
       if (device) return { ok: true, device, provisioned: false, fingerprintSha256: fingerprint };
-      const created = await provision(chain, fingerprint, at);
+      const created = await provision(presented.chain(), fingerprint, at);
       remember(fingerprint, created, at, readAt);
       return { ok: true, device: created, provisioned: true, fingerprintSha256: fingerprint };
     } catch (err) {

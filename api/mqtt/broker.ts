@@ -14,7 +14,7 @@ import { ROTATION_TOPICS, type RotationRequestMessage } from '../../domain/rotat
 import { type AuthenticatedDevice, loadPolicyContext } from '../../registry/devices';
 import type { Database } from '../../registry/schema';
 import type { CertificateAuthenticator } from '../edge/first-connect';
-import { presentedChain } from '../edge/peer-chain';
+import { type PresentedCertificates, presentedCertificates } from '../edge/peer-chain';
 import type { EdgeRotation } from '../edge/rotation';
 import type { ProvisionHandler } from '../provisioning/handler';
 import { createDeviceAuthenticator } from './device-auth';
@@ -127,11 +127,11 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
     authenticate: (client, username, passwordBuffer, done) => {
       if (clientIdProblem(client.id))
         return done(authError(IDENTIFIER_REJECTED, 'client id not accepted'), false);
-      const chain = presentedChain(client.conn);
+      const presented = presentedCertificates(client.conn);
       const password = passwordBuffer?.toString('utf8');
       const mark = sessions.mark();
       const answer = async (): Promise<void> => {
-        const result = await identify(client.id, username, password, chain);
+        const result = await identify(client.id, username, password, presented);
         if (result === 'provision' && provisioning) {
           // Without this, anyone could knock a connected device off by reusing its client id.
           if (devices.has(client.id)) return done(authError(IDENTIFIER_REJECTED, 'client id in use'), false);
@@ -250,14 +250,14 @@ export async function startBroker(opts: BrokerOptions): Promise<EmbeddedBroker> 
     clientId: string,
     username: string | undefined,
     password: string | undefined,
-    chain: Uint8Array[],
+    presented: PresentedCertificates,
   ): Promise<Identity | 'provision' | number> {
-    if (!username && chain.length > 0 && opts.authenticateCertificate) {
-      const outcome = await opts.authenticateCertificate(chain);
+    if (!username && presented.leaf && opts.authenticateCertificate) {
+      const outcome = await opts.authenticateCertificate(presented);
       if (outcome.ok) return { device: outcome.device, fingerprint: outcome.fingerprintSha256 };
       return outcome.retryable ? SERVER_UNAVAILABLE : NOT_AUTHORIZED;
     }
-    if (isProvisioningConnect(username, chain.length > 0)) {
+    if (isProvisioningConnect(username, presented.leaf !== undefined)) {
       // A device provisioned with MQTT basic "client id only" credentials also sends nothing else.
       if (!username) {
         const device = await credentials.byBasic(clientId, undefined, password);

@@ -6,7 +6,7 @@ import type { ProvisionedDevice } from '../../../domain/device';
 import { CertflowError, errorCatalogue, isErrorCode } from '../../../domain/errors';
 import type { RotationResponseMessage } from '../../../domain/rotation';
 import type { CertificateAuthenticator } from '../../edge/first-connect';
-import { presentedChain } from '../../edge/peer-chain';
+import { presentedCertificates } from '../../edge/peer-chain';
 import type { EdgeRotation } from '../../edge/rotation';
 import { type Problem, problemResponse, problemType, toProblem } from '../problem';
 
@@ -23,7 +23,7 @@ export async function authenticateDevice(
   c: Context<Env>,
   authenticateCertificate: CertificateAuthenticator,
 ): Promise<{ device: ProvisionedDevice; provisioned: boolean; fingerprintSha256: string } | Response> {
-  const outcome = await authenticateCertificate(presentedChain(c.env.incoming.socket));
+  const outcome = await authenticateCertificate(presentedCertificates(c.env.incoming.socket));
   if (outcome.ok) return outcome;
   const problem = toProblem(new CertflowError(outcome.code, outcome.detail), c.req.path, randomUUID());
   if (outcome.retryable) {
