@@ -5,9 +5,11 @@ import type {
   RevokeResult,
   RotationIssued,
   RotationOptions,
-  RotationOutcome,
   RunStatus,
 } from '../domain/rotation';
+// Type-only: erased, so workflows that proxy these signatures bundle no registry code.
+import type { BeginAnswer, BeginInput } from '../registry/rotation-begin';
+import type { CompleteInput, EndInput } from '../registry/rotation-steps';
 
 /**
  * Signatures of the rotation, run, revocation and renewal activities: what workflows proxy
@@ -23,20 +25,7 @@ export interface RotationActivities {
    * A refusal is an answer, not a throw: no active certificate, device revoked or unknown,
    * no issuing CA, another rotation in progress.
    */
-  beginDeviceRotation(input: {
-    tenantId: string;
-    deviceId: string;
-    rotationId: string;
-    workflowId: string;
-    runId: string | null;
-    /** ISO-8601 deadline of this rotation. */
-    deadline: string;
-    issuingCaId: string | null;
-    reason: string;
-  }): Promise<
-    | { ok: true; deviceName: string; oldFingerprint: string; issuingCaId: string }
-    | { ok: false; code: string; reason: string }
-  >;
+  beginDeviceRotation(input: BeginInput): Promise<BeginAnswer>;
 
   /**
    * Signs the CSR under the issuing CA (the same CSR checks as provisioning; the subject comes
@@ -62,31 +51,14 @@ export interface RotationActivities {
    * rotation slot, set the run item `succeeded`, emit `credential.revoked` for the old
    * certificate and record the audit event.
    */
-  completeDeviceRotation(input: {
-    tenantId: string;
-    deviceId: string;
-    rotationId: string;
-    workflowId: string;
-    runId: string | null;
-    oldFingerprint: string;
-    newFingerprint: string;
-  }): Promise<void>;
+  completeDeviceRotation(input: CompleteInput): Promise<void>;
 
   /**
    * Ends a rotation without switching: revokes the new certificate and credential if one was
    * issued (the old one stays active), frees the slot (only if this rotation holds it), sets
    * the run item to `state` with `reason`, emits `credential.revoked` / `rotation.ended`, audits.
    */
-  endDeviceRotation(input: {
-    tenantId: string;
-    deviceId: string;
-    rotationId: string;
-    workflowId: string;
-    runId: string | null;
-    state: Exclude<RotationOutcome, 'succeeded'>;
-    reason: string;
-    oldFingerprint: string | null;
-  }): Promise<void>;
+  endDeviceRotation(input: EndInput): Promise<void>;
 }
 
 export interface RunActivities {

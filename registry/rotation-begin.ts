@@ -18,6 +18,7 @@ export interface BeginInput {
   rotationId: string;
   workflowId: string;
   runId: string | null;
+  /** ISO-8601 deadline of this rotation. */
   deadline: string;
   issuingCaId: string | null;
   reason: string;

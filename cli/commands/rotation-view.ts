@@ -1,26 +1,13 @@
-import type { ItemState, RunProgress } from '../../domain/rotation';
+import type { RunReport } from '../../api/http/rotation-runs/report';
+import type { RunProgress } from '../../domain/rotation';
+import type { RunItemView } from '../../registry/runs';
 import type { ApiClient } from '../api-client';
 import { renderProgressBar } from '../progress';
 import { type Column, renderTable } from '../table';
 
-/** What the CLI shows of a run's items (the API's RunItemView). */
-export interface RunItem {
-  deviceId: string;
-  deviceName: string;
-  seq: number;
-  state: ItemState;
-  reason: string | null;
-  oldFingerprint: string | null;
-  newFingerprint: string | null;
-  updatedAt: string;
-}
-
-export interface RunReport {
-  run: RunProgress;
-  final: boolean;
-  problems: RunItem[];
-  truncated: boolean;
-}
+/** The API's run item and report, as the CLI receives them. */
+export type RunItem = RunItemView;
+export type { RunReport };
 
 export const ACTIVE_STATUSES: readonly string[] = ['running', 'paused'];
 
